@@ -1,0 +1,55 @@
+"""The `openvidseg` command. Each sub-command lives in its own module with `add_arguments(parser)` and
+`run(args) -> int`; modules import heavy libraries inside `run` so `--help` stays fast.
+
+User errors (`OpenVidSegError`) print as one line and exit non-zero; set OPENVIDSEG_DEBUG=1 for tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from openvidseg import __version__
+
+# sub-command -> module; the order is the order shown by --help
+COMMANDS = {
+    "info": "openvidseg.cli.info",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openvidseg",
+        description="Open-vocabulary video segmentation: label every pixel of every frame with any class names.",
+    )
+    parser.add_argument("--version", action="version", version=f"openvidseg {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        doc = (module.__doc__ or "").strip().splitlines()[0]
+        command = sub.add_parser(name, help=doc, description=module.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from openvidseg.errors import OpenVidSegError
+
+    try:
+        return int(args.run(args) or 0)
+    except OpenVidSegError as err:
+        if os.environ.get("OPENVIDSEG_DEBUG"):
+            raise
+        print(f"openvidseg {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"openvidseg {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,103 @@
+"""The typed config schema. Every run is described by one `ExperimentConfig`; presets (packaged YAML
+files) and `key=value` overrides fill it in, and unknown keys or wrong types are errors.
+
+Model options left at null keep the registered variant's default, so a preset names only what it changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+
+@dataclass
+class ModelConfig:
+    """Which registered model to build (see `openvidseg info`) and options that override its defaults."""
+
+    name: str = "ov2vss_vitb16"
+    clip: Optional[str] = None  # hub id, local folder, checkpoint file or random:<size>; null = the variant's
+    checkpoint: Optional[str] = None  # trained weights (.safetensors) to load after building
+    templates: Optional[str] = None  # prompt templates: imagenet80 | single | path to a text file
+    clip_image_size: Optional[int] = None  # CLIP input size (ViT-B/16 at 384 gives a 24x24 grid)
+    backbone: Optional[str] = None  # appearance backbone: clip | sam_vit_b | dinov2_small | dinov2_base | ...
+    backbone_source: Optional[str] = None  # weights of a non-CLIP backbone: hub id, folder, or random
+    use_stf: Optional[bool] = None  # spatial-temporal fusion over the reference frames
+    use_rfe: Optional[bool] = None  # random (long-range) frame enhancement
+    use_vte: Optional[bool] = None  # video-aware text encoding
+    raw_dot_attention: Optional[bool] = None  # the public code's unscaled, un-normalised STF attention
+    pool_ratios: Optional[List[int]] = None  # P2T pooling ratios
+    num_regions: Optional[int] = None  # RFE soft regions
+    aggregation: Optional[str] = None  # cost aggregation: spatial_class | linear
+    aggregation_layers: Optional[int] = None
+    finetune_clip: Optional[str] = None  # none | attention
+    aux_weight: Optional[float] = None  # weight of the auxiliary closed-set head's loss
+    temporal_smoothing: Optional[float] = None  # dense_clip: exponential smoothing of logits over frames
+
+
+@dataclass
+class DataConfig:
+    """Where the data is, how classes are split and named, and how clips are sampled and augmented."""
+
+    dataset: str = "vspw"  # vspw | cityscapes | synthetic
+    root: Optional[str] = None  # dataset folder (e.g. .../VSPW_480p)
+    train_split: str = "train"
+    val_split: str = "val"
+    split: str = "ov2vss"  # seen/unseen split: ov2vss | all | path to a JSON list of seen class names
+    class_names: str = "clean"  # clean ("handrail or fence") | raw ("handrail_or_fence")
+    ref_offsets: List[int] = field(default_factory=lambda: [-9, -6, -3])
+    random_frame: bool = True  # sample one far-away frame per clip for RFE
+    reverse_prob: float = 0.5  # reverse the whole video with this probability (training)
+    crop_size: List[int] = field(default_factory=lambda: [480, 480])  # (height, width)
+    scale: int = 1024  # base scale of the random resize (short side before the ratio)
+    ratio_range: List[float] = field(default_factory=lambda: [0.5, 2.0])
+    cat_max_ratio: float = 0.75  # a crop may not be more than this share one class
+    flip_prob: float = 0.5
+    photometric: bool = True
+    test_short_side: int = 480  # evaluation resize: keep aspect ratio, this short side
+    batch_size: int = 1  # clips per process and step
+    num_workers: int = 2
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, precision, checkpoints and logging."""
+
+    max_iters: int = 100_000
+    lr: float = 3e-6  # backbone learning rate; the head gets lr * head_lr_mult
+    head_lr_mult: float = 10.0
+    weight_decay: float = 0.01  # none on norms and biases
+    warmup_iters: int = 1500
+    warmup_ratio: float = 1e-6  # linear warm-up starts at lr * warmup_ratio
+    poly_power: float = 0.9
+    min_lr: float = 0.0
+    accumulation: int = 4  # gradient accumulation steps per optimiser step
+    grad_clip: Optional[float] = None  # max gradient norm; null = no clipping
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (fp16 uses a gradient scaler, GPU only)
+    seed: int = 0
+    log_interval: int = 50
+    eval_interval: int = 5000  # 0 = no periodic evaluation
+    checkpoint_interval: int = 5000
+    keep_checkpoints: int = 3
+    resume: bool = False  # continue the run in output_dir from its latest checkpoint
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation protocol and inference mode."""
+
+    protocol: str = "gzsl"  # gzsl | seen | unseen
+    mode: str = "clip"  # clip (every frame a target with its own references) | streaming (causal)
+    background: bool = True  # under seen/unseen, add a "background" entry for the other classes
+    save_predictions: bool = False  # also write prediction PNGs in the layout `openvidseg score` reads
+    max_videos: Optional[int] = None  # evaluate only the first N videos (quick checks)
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole run: model, data, training and evaluation, plus where outputs go."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    output_dir: str = "runs/default"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps

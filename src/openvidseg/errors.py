@@ -1,0 +1,32 @@
+"""Errors a user can act on. The command line prints them as one line (no traceback) and exits non-zero.
+
+Every message names the problem and the fix. Code deep inside the package raises these instead of
+letting a library error surface far from its cause.
+"""
+from __future__ import annotations
+
+
+class OpenVidSegError(Exception):
+    """Base class of every error meant for the user rather than for a developer."""
+
+    exit_code = 2
+
+
+class ConfigError(OpenVidSegError):
+    """An unknown config key, a wrong value type, or a preset that cannot be found."""
+
+
+class WeightsError(OpenVidSegError):
+    """Weights that cannot be found, read, or that do not fit the model they are loaded into."""
+
+
+class WeightsNotFoundError(WeightsError):
+    """Weights that are neither cached locally nor downloadable (e.g. offline)."""
+
+
+class DataError(OpenVidSegError):
+    """A dataset, video or frame that is missing, unreadable or inconsistent."""
+
+
+class InputError(OpenVidSegError):
+    """A bad argument: an empty or duplicate class name, an unknown model, an output that exists, ..."""

@@ -1,0 +1,40 @@
+"""Shared fixtures. Everything runs on the CPU with tiny random models and no network; tests that use
+the small real data in ../shared/data skip with a reason when it is absent."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (small real data), or skip."""
+    folder = SHARED / "data"
+    if not folder.is_dir():
+        pytest.skip(f"shared real data not present at {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def shared_tools() -> Path:
+    """../shared/tools (make_random_clip.py, ...), or skip."""
+    folder = SHARED / "tools"
+    if not (folder / "make_random_clip.py").is_file():
+        pytest.skip(f"shared tools not present at {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_clip():
+    """A tiny random-weight CLIP (4 vision layers, width 64), shared by the session: do not modify it."""
+    from openvidseg.clip import load_clip
+
+    return load_clip("random:tiny")
