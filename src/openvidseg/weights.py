@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import warnings
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import torch
@@ -128,3 +128,28 @@ def load_state_dict_strict(
     """Load `state` into `module` after checking that keys and shapes agree exactly."""
     check_state_dict(module, state, source, what)
     module.load_state_dict(state, strict=True, assign=assign)
+
+
+def build_with_weights(
+    factory: Callable[[], nn.Module],
+    state: Mapping[str, torch.Tensor],
+    source: str,
+    what: str,
+    ignore: Iterable[str] = (),
+    rebuild_buffers: Callable[[nn.Module, str, torch.Tensor], torch.Tensor] | None = None,
+) -> nn.Module:
+    """Build a module without random initialisation (on the meta device) and give it `state` strictly,
+    as float32. Non-persistent buffers, which state dicts do not hold, are rebuilt by `rebuild_buffers`
+    (module, buffer name, meta tensor) -> tensor."""
+    with torch.device("meta"):
+        module = factory()
+    ignored = tuple(ignore)
+    check_state_dict(module, state, source, what, ignore=ignored)
+    module.load_state_dict({k: v.float() for k, v in state.items()}, strict=False, assign=True)
+    for owner in module.modules():
+        for name, buffer in list(owner.named_buffers(recurse=False)):
+            if buffer.is_meta:
+                if rebuild_buffers is None:
+                    raise ValueError(f"{what}: buffer {name} is not in the weights and has no rebuild rule")
+                owner.register_buffer(name, rebuild_buffers(owner, name, buffer), persistent=False)
+    return module

@@ -12,7 +12,6 @@ Sources, tried in this order:
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import torch
@@ -22,10 +21,10 @@ from openvidseg.clip.convert import detect_layout, infer_config, openai_to_trans
 from openvidseg.clip.model import ClipModel
 from openvidseg.clip.random_clip import RANDOM_SIZES, byte_tokenizer, random_clip_config
 from openvidseg.errors import WeightsError, WeightsNotFoundError
-from openvidseg.weights import StateDict, check_state_dict, read_state_dict
+from openvidseg.hub import HUB_WEIGHT_FILES, download_snapshot, hub_weights_file, is_hub_id
+from openvidseg.weights import StateDict, build_with_weights, read_state_dict
 
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-HUB_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+HOW_TO_PASS = "--clip /path/to/clip-vit-base-patch16 (a folder with config.json and model.safetensors, or an OpenAI .pt file)"
 OPEN_CLIP_WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 DEFAULT_TOKENIZER_HUB_ID = "openai/clip-vit-base-patch32"  # every OpenAI CLIP shares this tokenizer
@@ -58,16 +57,16 @@ def load_clip(
 
 def build_clip(config: CLIPConfig, state: StateDict, source: str) -> CLIPModel:
     """Build a CLIPModel without random initialisation and load `state` into it strictly."""
-    state = {k: v.float() for k, v in state.items() if not k.endswith(IGNORED_KEYS)}
-    with torch.device("meta"):
-        model = CLIPModel(config)
-    check_state_dict(model, state, source, describe_config(config), ignore=IGNORED_KEYS)
-    model.load_state_dict(state, strict=False, assign=True)
-    for module in model.modules():  # non-persistent buffers are not in the state dict: rebuild them
-        ids = getattr(module, "position_ids", None)
-        if isinstance(ids, torch.Tensor) and ids.is_meta:
-            module.register_buffer("position_ids", torch.arange(ids.shape[-1]).expand((1, -1)), persistent=False)
-    return model.eval()
+    state = {k: v for k, v in state.items() if not k.endswith(IGNORED_KEYS)}
+    return build_with_weights(lambda: CLIPModel(config), state, source, describe_config(config),
+                              ignore=IGNORED_KEYS, rebuild_buffers=_position_ids).eval()
+
+
+def _position_ids(module: torch.nn.Module, name: str, meta: torch.Tensor) -> torch.Tensor:
+    """CLIP's non-persistent `position_ids` buffers: 0..n-1 with a leading batch axis."""
+    if name != "position_ids":
+        raise ValueError(f"no rule to rebuild buffer {name}")
+    return torch.arange(meta.shape[-1]).expand((1, -1))
 
 
 def describe_config(config: CLIPConfig) -> str:
@@ -96,8 +95,8 @@ def _resolve(source: str, tokenizer: str | None, hidden_act: str | None) -> tupl
         if path.parent.joinpath("config.json").is_file() and path.name in HUB_WEIGHT_FILES:
             return _from_directory(path.parent, tokenizer, hidden_act)
         return _from_file(path, tokenizer, hidden_act)
-    if HUB_ID.match(source) and not source.startswith((".", "/", "~")):
-        return _from_directory(download_snapshot(source), tokenizer, hidden_act)
+    if is_hub_id(source):
+        return _from_directory(download_snapshot(source, what="CLIP weights", how_to_pass=HOW_TO_PASS), tokenizer, hidden_act)
     raise WeightsNotFoundError(
         f"CLIP weights '{source}' not found: it is not an existing file or directory, nor a hub id like "
         "'openai/clip-vit-base-patch16'"
@@ -111,12 +110,7 @@ def _from_directory(folder: Path, tokenizer: str | None, hidden_act: str | None)
             raise WeightsError(f"{folder} holds a '{config.model_type}' model, not CLIP")
         if hidden_act:
             config.vision_config.hidden_act = config.text_config.hidden_act = hidden_act
-        weights = next((folder / f for f in HUB_WEIGHT_FILES if (folder / f).is_file()), None)
-        if weights is None:
-            raise WeightsNotFoundError(
-                f"{folder} has a config.json but no weights: expected one of {', '.join(HUB_WEIGHT_FILES)}"
-            )
-        state = read_state_dict(weights)
+        state = read_state_dict(hub_weights_file(folder))
         if detect_layout(state) != "transformers":
             state = openai_to_transformers(state)
         return config, state, _tokenizer(tokenizer, folder, str(folder))
@@ -150,43 +144,14 @@ def _tokenizer(explicit: str | None, folder: Path, source: str) -> PreTrainedTok
     """Explicit tokenizer, else tokenizer files in `folder`, else the hub's CLIP tokenizer (cached or online)."""
     if explicit is not None:
         where = Path(explicit).expanduser()
-        target = str(where) if where.is_dir() else str(download_snapshot(explicit, weights=False))
+        target = str(where) if where.is_dir() else str(download_snapshot(explicit, what="a CLIP tokenizer", how_to_pass=HOW_TO_PASS, weights=False))
         return AutoTokenizer.from_pretrained(target)
     if any((folder / f).is_file() for f in TOKENIZER_FILES):
         return AutoTokenizer.from_pretrained(str(folder))
     try:
-        return AutoTokenizer.from_pretrained(str(download_snapshot(DEFAULT_TOKENIZER_HUB_ID, weights=False)))
+        return AutoTokenizer.from_pretrained(str(download_snapshot(DEFAULT_TOKENIZER_HUB_ID, what="a CLIP tokenizer", how_to_pass=HOW_TO_PASS, weights=False)))
     except WeightsNotFoundError:
         raise WeightsNotFoundError(
             f"no tokenizer for {source}: put the CLIP tokenizer files (vocab.json and merges.txt, or "
             "tokenizer.json) beside it, or pass a tokenizer folder (load_clip(..., tokenizer=DIR))"
         ) from None
-
-
-def download_snapshot(repo_id: str, weights: bool = True) -> Path:
-    """Local folder of a hub repository's config, tokenizer and (if `weights`) safetensors weights: from
-    the huggingface_hub cache when present, else downloaded. Offline with no cached copy: a clear error."""
-    from huggingface_hub import snapshot_download
-
-    patterns = ["*.json", "*.txt", "*.safetensors"] if weights else ["*.json", "*.txt"]
-    try:
-        folder = Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
-    except Exception:  # not cached: go online
-        try:
-            folder = Path(snapshot_download(repo_id, allow_patterns=patterns))
-        except Exception as err:
-            raise WeightsNotFoundError(
-                f"cannot get CLIP weights '{repo_id}': they are not in the Hugging Face cache and the hub "
-                f"cannot be reached ({type(err).__name__}). Download them where there is internet "
-                f"(huggingface-cli download {repo_id}) and pass the folder's path instead, "
-                "e.g. --clip /path/to/clip-vit-base-patch16 (a folder with config.json and model.safetensors, "
-                "or an OpenAI .pt file)"
-            ) from None
-    if weights and (folder / "config.json").is_file() and not any((folder / f).is_file() for f in HUB_WEIGHT_FILES):
-        from huggingface_hub import hf_hub_download
-
-        try:
-            hf_hub_download(repo_id, "pytorch_model.bin")  # repositories without safetensors weights
-        except Exception as err:
-            raise WeightsNotFoundError(f"hub repository '{repo_id}' has no weights this package can read ({err})") from None
-    return folder

@@ -10,6 +10,7 @@ import difflib
 import fnmatch
 import importlib
 import inspect
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,13 +72,25 @@ def family_builder(family: str):
     return getattr(importlib.import_module(module), function)
 
 
+def accepted_options(builder) -> list[str]:
+    """A builder's keyword options: its named parameters and, when it forwards **options, the
+    parameters of the class it returns (its return annotation)."""
+    params = inspect.signature(builder).parameters
+    names = [n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        built = typing.get_type_hints(builder)["return"]
+        names += [n for n, p in inspect.signature(built).parameters.items()
+                  if n not in names and p.kind is p.KEYWORD_ONLY]
+    return names
+
+
 def resolve_options(name: str, overrides: Mapping[str, Any]) -> tuple[ModelVariant, dict[str, Any]]:
     """The variant and its full option set after `overrides` (None values keep the default), checked
     against the family builder's signature."""
     variant = get_variant(name)
     options: dict[str, Any] = {"clip": variant.clip, **variant.options}
     options.update({k: v for k, v in overrides.items() if v is not None})
-    accepted = inspect.signature(family_builder(variant.family)).parameters
+    accepted = accepted_options(family_builder(variant.family))
     unknown = [k for k in options if k not in accepted]
     if unknown:
         close = difflib.get_close_matches(unknown[0], list(accepted), n=3)

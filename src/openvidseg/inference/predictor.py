@@ -1,0 +1,207 @@
+"""Inference over videos, separate from the nn.Module (which holds no per-video state).
+
+`VideoPredictor` streams: feed frames one at a time, get a class map per frame back. Each frame's
+features are computed once and kept in a ring buffer only as long as the largest reference offset; the
+long-range (RFE) frame is a memory frame refreshed every `memory_interval` frames; memory does not grow
+with video length. References are causal: frame t uses max(0, t + offset).
+
+`ClipPredictor` is clip mode (evaluation): random access to a video's frames, every frame a target with
+explicitly given references and long-range frame, features cached per frame (or recomputed for every
+target, as the public code does, with `recompute=True`).
+"""
+from __future__ import annotations
+
+import contextlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from openvidseg.inference.frames import frame_tensor, resize_images, short_side_size
+from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegmenter
+from openvidseg.runtime import resolve_device, resolve_dtype
+
+
+@dataclass
+class FramePrediction:
+    """index: frame number; labels: (H, W) int64 class indices into the vocabulary (CPU);
+    logits: (K, H, W) float scores (CPU), when asked for."""
+
+    index: int
+    labels: torch.Tensor
+    logits: torch.Tensor | None = None
+
+
+class _Inference:
+    """What both predictors share: device, precision, vocabulary, frame preparation, class maps."""
+
+    def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device: str | torch.device | None = None,
+                 precision: str = "fp32", short_side: int | None = None, return_logits: bool = False):
+        self.device = resolve_device(device) if device is not None else model.device
+        self.model = model.to(self.device).eval()
+        self.dtype = resolve_dtype(precision)
+        self.short_side = short_side
+        self.return_logits = return_logits
+        self.set_vocabulary(class_names)
+
+    def set_vocabulary(self, class_names: Sequence[str]) -> None:
+        """Use another vocabulary (any number of classes) from the next frame on; the model is not rebuilt."""
+        self.class_names = tuple(class_names)
+        with torch.inference_mode():
+            self.text = self.model.text_embeddings(self.class_names)
+
+    def autocast(self):
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def prepare(self, frame: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """(1, 3, h, w) working-resolution input and the frame's original (H, W)."""
+        image = frame_tensor(frame, self.device)
+        size = tuple(image.shape[-2:])
+        return resize_images(image, short_side_size(*size, self.short_side)), size
+
+    def encode(self, image: torch.Tensor) -> FrameFeatures:
+        with self.autocast():
+            return self.model.encode_frames(image)
+
+    def context(self, features: FrameFeatures) -> torch.Tensor | None:
+        with self.autocast():
+            return self.model.random_context(features)
+
+    def decode(self, target, refs, context, size) -> SegmentationOutput:
+        with self.autocast():
+            return self.model.decode(target, refs, context, self.text, size)
+
+    def result(self, index: int, scores: torch.Tensor, logits: torch.Tensor) -> FramePrediction:
+        """Class map from (1, K, H, W) scores; raw logits kept when asked for."""
+        labels = scores[0].argmax(dim=0).cpu()
+        return FramePrediction(index, labels, logits[0].float().cpu() if self.return_logits else None)
+
+
+class VideoPredictor(_Inference):
+    """Streaming inference with bounded memory. Call `step(frame)` per frame in order (or iterate
+    `run(frames)`), and `reset()` between videos.
+
+    frame: (H, W, 3) uint8 RGB array or (3, H, W) tensor. short_side: frames are resized to this short
+    side for the model (None = as given); class maps come back at the frame's own size.
+    memory_interval: the long-range frame is frame 0 for frames 1..N, frame N for N+1..2N, and so on.
+    temporal_smoothing: exponential smoothing of class probabilities across frames (None = the model's default).
+    """
+
+    def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device=None, precision: str = "fp32",
+                 short_side: int | None = None, memory_interval: int = 30, return_logits: bool = False,
+                 temporal_smoothing: float | None = None):
+        super().__init__(model, class_names, device=device, precision=precision, short_side=short_side,
+                         return_logits=return_logits)
+        offsets = model.ref_offsets
+        if any(o >= 0 for o in offsets):
+            raise ValueError(f"streaming needs past references (negative offsets), got {offsets}")
+        self.offsets = offsets
+        self.history_length = max((-o for o in offsets), default=0)
+        self.memory_interval = max(1, memory_interval)
+        self.smoothing = model.temporal_smoothing if temporal_smoothing is None else temporal_smoothing
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the current video (buffered features, memory frame, smoothing state)."""
+        self.index = 0
+        self.history: OrderedDict[int, FrameFeatures] = OrderedDict()
+        self.memory: torch.Tensor | None = None
+        self.memory_index: int | None = None
+        self.smoothed: torch.Tensor | None = None
+
+    def set_vocabulary(self, class_names: Sequence[str]) -> None:
+        super().set_vocabulary(class_names)
+        self.smoothed = None
+
+    def buffered_frames(self) -> list[int]:
+        """Indices of the frames whose features are held (for tests and memory accounting)."""
+        return list(self.history)
+
+    def reference_indices(self, t: int) -> list[int]:
+        return [max(0, t + o) for o in self.offsets]
+
+    @torch.inference_mode()
+    def step(self, frame: np.ndarray | torch.Tensor) -> FramePrediction:
+        t = self.index
+        image, size = self.prepare(frame)
+        features = self.encode(image)
+        refs = [self.history[i] if i != t else features for i in self.reference_indices(t)]
+        if self.model.uses_random_frame and self.memory is None:
+            self.memory, self.memory_index = self.context(features), t
+        out = self.decode(features, refs, self.memory if self.model.uses_random_frame else None, size)
+        if self.history_length:
+            self.history[t] = features
+            while len(self.history) > self.history_length:
+                self.history.popitem(last=False)
+        if self.model.uses_random_frame and t > 0 and t % self.memory_interval == 0:
+            self.memory, self.memory_index = self.context(features), t
+        self.index += 1
+        scores = out.logits.float().softmax(dim=1)
+        if self.smoothing > 0:
+            if self.smoothed is not None and self.smoothed.shape == scores.shape:
+                scores = self.smoothing * self.smoothed + (1 - self.smoothing) * scores
+            self.smoothed = scores
+        return self.result(t, scores, out.logits)
+
+    def memory_index_for(self, t: int) -> int:
+        """The long-range frame frame t is decoded with (0 for t <= N, then N, 2N, ...)."""
+        return 0 if t <= self.memory_interval else ((t - 1) // self.memory_interval) * self.memory_interval
+
+    def run(self, frames: Iterable[np.ndarray | torch.Tensor]) -> Iterator[FramePrediction]:
+        """Predict a whole video lazily (resets first)."""
+        self.reset()
+        for frame in frames:
+            yield self.step(frame)
+
+
+class ClipPredictor(_Inference):
+    """Clip-mode inference with random access to frames through `frame_at(index)`. Per-frame features are
+    cached (LRU of `cache_size` frames) unless `recompute` re-encodes every reference for every target."""
+
+    def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device=None, precision: str = "fp32",
+                 short_side: int | None = None, return_logits: bool = False, cache_size: int = 16,
+                 recompute: bool = False):
+        super().__init__(model, class_names, device=device, precision=precision, short_side=short_side,
+                         return_logits=return_logits)
+        self.cache_size = 0 if recompute else cache_size
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget cached features (call between videos)."""
+        self.features: OrderedDict[int, FrameFeatures] = OrderedDict()
+        self.contexts: OrderedDict[int, torch.Tensor | None] = OrderedDict()
+
+    def _features(self, frame_at: Callable[[int], np.ndarray], index: int) -> FrameFeatures:
+        if index in self.features:
+            self.features.move_to_end(index)
+            return self.features[index]
+        features = self.encode(self.prepare(frame_at(index))[0])
+        if self.cache_size:
+            self.features[index] = features
+            while len(self.features) > self.cache_size:
+                self.features.popitem(last=False)
+        return features
+
+    @torch.inference_mode()
+    def predict(self, frame_at: Callable[[int], np.ndarray], t: int, ref_indices: Sequence[int],
+                random_index: int | None) -> FramePrediction:
+        """Frame t decoded with the given references (oldest first) and long-range frame."""
+        image, size = self.prepare(frame_at(t))
+        target = self._features(frame_at, t)
+        refs = [self._features(frame_at, i) for i in ref_indices]
+        context = None
+        if self.model.uses_random_frame and random_index is not None:
+            if random_index in self.contexts:
+                context = self.contexts[random_index]
+            else:
+                context = self.context(self._features(frame_at, random_index))
+                if self.cache_size:
+                    self.contexts[random_index] = context
+                    while len(self.contexts) > 2:
+                        self.contexts.popitem(last=False)
+        out = self.decode(target, refs, context, size)
+        return self.result(t, out.logits.float(), out.logits)

@@ -1,0 +1,141 @@
+"""The interface every model family shares, so trainers, evaluators and the streaming predictor work
+with any of them:
+
+- `encode_frames(images)`: everything computed from one frame alone (cached per frame when streaming);
+- `random_context(features)`: what a long-range frame contributes (cached while it stays the memory);
+- `decode(target, refs, context, text, out_size)`: logits for the target frame;
+- `forward(frames, class_names, ...)`: the training/clip-mode path built from the three above.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from openvidseg.clip import ClipModel
+from openvidseg.data.classes import IGNORE_INDEX
+
+
+@dataclass
+class FrameFeatures:
+    """Per-frame features. clip: (B, D, h, w) dense CLIP embeddings; levels: L x (B, C, h', w')
+    projected appearance features (empty for models without a backbone)."""
+
+    clip: torch.Tensor
+    levels: tuple[torch.Tensor, ...] = ()
+
+    def __getitem__(self, index) -> FrameFeatures:
+        """Select frames along the batch axis (an int keeps a batch axis of 1)."""
+        index = slice(index, index + 1) if isinstance(index, int) else index
+        return FrameFeatures(self.clip[index], tuple(level[index] for level in self.levels))
+
+    @staticmethod
+    def cat(items: Sequence[FrameFeatures]) -> FrameFeatures:
+        """Concatenate along the batch axis."""
+        levels = tuple(torch.cat(group) for group in zip(*(f.levels for f in items))) if items[0].levels else ()
+        return FrameFeatures(torch.cat([f.clip for f in items]), levels)
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in (self.clip, *self.levels))
+
+
+@dataclass
+class SegmentationOutput:
+    """logits: (B, K, H, W) per-class scores at the requested output size; aux_logits: (B, K, h, w)
+    from the auxiliary head (training only)."""
+
+    logits: torch.Tensor
+    aux_logits: torch.Tensor | None = None
+
+
+class VideoSegmenter(nn.Module):
+    """Base class of the model families. Subclasses implement `encode_frames` and `decode`; temporal
+    models set `ref_offsets` (e.g. (-9, -6, -3)) and `uses_random_frame`."""
+
+    ref_offsets: tuple[int, ...] = ()
+    uses_random_frame: bool = False
+    temporal_smoothing: float = 0.0  # default for the streaming predictor's logit smoothing
+    # attribute prefixes of modules trained at the backbone learning rate (the rest is "head")
+    backbone_prefixes: tuple[str, ...] = ("clip.", "backbone.")
+
+    def __init__(self, clip: ClipModel, templates: str | Sequence[str]):
+        super().__init__()
+        self.clip = clip
+        self.templates = templates
+
+    @property
+    def device(self) -> torch.device:
+        return self.clip.device
+
+    def text_embeddings(self, class_names: Sequence[str]) -> torch.Tensor:
+        """(K, P, D) L2-normalised text classifier of the vocabulary (cached by the CLIP wrapper)."""
+        return self.clip.text_classifier(class_names, self.templates).float()
+
+    def encode_frames(self, images: torch.Tensor) -> FrameFeatures:
+        """(N, 3, H, W) RGB 0..255 (uint8 or float) -> per-frame features."""
+        raise NotImplementedError
+
+    def random_context(self, features: FrameFeatures) -> torch.Tensor | None:
+        """Context of a long-range ("random") frame, or None for models that do not use one."""
+        return None
+
+    def decode(
+        self,
+        target: FrameFeatures,
+        refs: Sequence[FrameFeatures],
+        context: torch.Tensor | None,
+        text: torch.Tensor,
+        out_size: tuple[int, int],
+    ) -> SegmentationOutput:
+        """Logits for the target frame from its features, its references' (oldest first), the random
+        frame's context and the (K, P, D) text classifier."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        frames: torch.Tensor,
+        class_names: Sequence[str],
+        random_frame: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Clip mode. frames: (B, T, 3, H, W), references oldest first and the target last; random_frame:
+        (B, 3, H, W); labels: (B, H, W) target labels in vocabulary indices (255 = ignore).
+        Returns {"logits": (B, K, H, W)} plus "loss", "loss_ce" (and "loss_aux") when labels are given."""
+        batch, steps = frames.shape[:2]
+        images = frames.flatten(0, 1)
+        use_random = random_frame is not None and self.uses_random_frame
+        if use_random:
+            images = torch.cat([images, random_frame])
+        features = self.encode_frames(images)
+        per_step = [features[torch.arange(batch, device=images.device) * steps + s] for s in range(steps)]
+        context = self.random_context(features[batch * steps :]) if use_random else None
+        out = self.decode(per_step[-1], per_step[:-1], context, self.text_embeddings(class_names), frames.shape[-2:])
+        result = {"logits": out.logits}
+        if labels is not None:
+            result.update(self.losses(out, labels))
+        return result
+
+    def losses(self, output: SegmentationOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cross-entropy over the vocabulary (ignore 255), plus the weighted auxiliary loss if present."""
+        labels = labels.long()
+        ce = F.cross_entropy(output.logits.float(), labels, ignore_index=IGNORE_INDEX)
+        losses = {"loss_ce": ce}
+        total = ce
+        aux_weight = getattr(self, "aux_weight", 0.0)
+        if output.aux_logits is not None and aux_weight > 0:
+            aux = F.interpolate(output.aux_logits.float(), size=labels.shape[-2:], mode="bilinear", align_corners=False)
+            losses["loss_aux"] = F.cross_entropy(aux, labels, ignore_index=IGNORE_INDEX)
+            total = total + aux_weight * losses["loss_aux"]
+        losses["loss"] = total
+        return losses
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Trainable parameters split into "backbone" (CLIP, appearance backbone) and "head" (the rest)."""
+        groups: dict[str, list[nn.Parameter]] = {"backbone": [], "head": []}
+        for name, param in self.named_parameters():
+            if param.requires_grad:
+                groups["backbone" if name.startswith(self.backbone_prefixes) else "head"].append(param)
+        return groups

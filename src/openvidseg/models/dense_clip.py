@@ -1,0 +1,96 @@
+"""Training-free dense CLIP segmentation (the `dense_clip` baseline): needs nothing but CLIP weights.
+
+CLIP's last block is replaced by self-self attention with no residual and no feed-forward branch
+(as MaskCLIP, ClearCLIP and SCLIP do for dense prediction); frames are covered by overlapping windows
+at CLIP's native input size, whose dense embeddings are stitched (averaged where windows overlap) and
+compared with the text classifier (cosine, averaged over templates).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from openvidseg.clip import ClipModel, load_clip
+from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegmenter
+
+ATTENTION_MODES = ("qq", "kk", "vv", "qq+kk")
+
+
+class DenseClip(VideoSegmenter):
+    """short_side: frames are resized to this short side (long side to a patch multiple) before windowing;
+    window/stride: in pixels (default: CLIP's native size and half of it); attention: which self-self
+    attention the last block uses; temporal_smoothing: default exponential smoothing of class
+    probabilities over frames in the streaming predictor (0 = none)."""
+
+    def __init__(self, clip: ClipModel, *, templates: str = "imagenet80", short_side: int = 448,
+                 window: int | None = None, stride: int | None = None, attention: str = "qq",
+                 logit_scale: float = 50.0, temporal_smoothing: float = 0.0):
+        super().__init__(clip, templates)
+        if attention not in ATTENTION_MODES:
+            raise ValueError(f"unknown attention '{attention}': use one of {', '.join(ATTENTION_MODES)}")
+        self.short_side = short_side
+        self.window = window or clip.image_size
+        self.stride = stride or self.window // 2
+        if self.window % clip.patch_size or self.stride % clip.patch_size:
+            raise ValueError(f"window and stride must be multiples of the patch size {clip.patch_size}")
+        self.attention = attention
+        self.logit_scale = logit_scale
+        self.temporal_smoothing = temporal_smoothing
+
+    def _last_block(self, tokens: torch.Tensor) -> torch.Tensor:
+        """CLIP's last block with self-self attention and no residual/FFN: (B, N, C) -> (B, N, C)."""
+        block = self.clip.model.vision_model.encoder.layers[-1]
+        attn = block.self_attn
+        x = block.layer_norm1(tokens)
+        heads = attn.num_heads
+        split = lambda t: t.unflatten(-1, (heads, -1)).transpose(1, 2)  # noqa: E731  (B, heads, N, C/heads)
+        q, k, v = split(attn.q_proj(x)), split(attn.k_proj(x)), split(attn.v_proj(x))
+        if self.attention == "vv":
+            out = F.scaled_dot_product_attention(v, v, v)
+        elif self.attention == "qq+kk":
+            out = F.scaled_dot_product_attention(q, q, v) + F.scaled_dot_product_attention(k, k, v)
+        else:
+            same = q if self.attention == "qq" else k
+            out = F.scaled_dot_product_attention(same, same, v)
+        return attn.out_proj(out.transpose(1, 2).flatten(2))
+
+    def _window_embeddings(self, pixels: torch.Tensor) -> torch.Tensor:
+        """CLIP-normalised windows (N, 3, win, win) -> normalised dense embeddings (N, D, g, g)."""
+        tokens, _ = self.clip.forward_tokens(pixels, stop_after=self.clip.num_layers - 1)
+        dense = self.clip.project_tokens(self._last_block(tokens)[:, 1:])
+        grid = self.window // self.clip.patch_size
+        return F.normalize(dense, dim=-1).transpose(1, 2).reshape(pixels.shape[0], -1, grid, grid)
+
+    def working_size(self, height: int, width: int) -> tuple[int, int]:
+        """The resized frame size: short side = short_side, both sides multiples of the patch and >= window."""
+        patch, scale = self.clip.patch_size, self.short_side / min(height, width)
+        return tuple(max(self.window, round(s * scale / patch) * patch) for s in (height, width))
+
+    @torch.no_grad()
+    def encode_frames(self, images: torch.Tensor) -> FrameFeatures:
+        size = self.working_size(*images.shape[-2:])
+        pixels = self.clip.preprocess(images, size)
+        patch, win, stride = self.clip.patch_size, self.window, self.stride
+        tops = sorted({*range(0, size[0] - win + 1, stride), size[0] - win})
+        lefts = sorted({*range(0, size[1] - win + 1, stride), size[1] - win})
+        grid = (size[0] // patch, size[1] // patch)
+        total = pixels.new_zeros(images.shape[0], self.clip.embed_dim, *grid, dtype=torch.float32)
+        count = pixels.new_zeros(1, 1, *grid, dtype=torch.float32)
+        boxes = [(t, l) for t in tops for l in lefts]
+        crops = torch.cat([pixels[:, :, t : t + win, l : l + win] for t, l in boxes])
+        embeddings = self._window_embeddings(crops).float().unflatten(0, (len(boxes), images.shape[0]))
+        g = win // patch
+        for (top, left), emb in zip(boxes, embeddings):
+            total[:, :, top // patch : top // patch + g, left // patch : left // patch + g] += emb
+            count[:, :, top // patch : top // patch + g, left // patch : left // patch + g] += 1
+        return FrameFeatures(F.normalize(total / count, dim=1))
+
+    def decode(self, target, refs, context, text, out_size) -> SegmentationOutput:
+        classes = F.normalize(F.normalize(text, dim=-1).mean(dim=-2), dim=-1)  # (K, D)
+        logits = self.logit_scale * torch.einsum("bdhw,kd->bkhw", target.clip, classes)
+        return SegmentationOutput(F.interpolate(logits, size=tuple(out_size), mode="bilinear", align_corners=False))
+
+
+def build_dense_clip(clip: str, **options) -> DenseClip:
+    """Build the training-free model from a CLIP source; keyword options are `DenseClip` arguments."""
+    return DenseClip(load_clip(clip), **options)

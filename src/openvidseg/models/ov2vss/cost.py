@@ -1,0 +1,98 @@
+"""Cost volume between dense CLIP image embeddings and per-template text embeddings, its embedding,
+and cost aggregation (spatial blocks per class, then class blocks per pixel, chained)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from openvidseg.models.layers import Mlp
+
+
+def cosine_cost(visual: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    """visual (B, D, h, w), text (B, K, P, D) or (K, P, D) -> cosine similarities (B, K, P, h, w)."""
+    visual = F.normalize(visual, dim=1)
+    text = F.normalize(text, dim=-1)
+    if text.dim() == 3:
+        return torch.einsum("bdhw,kpd->bkphw", visual, text)
+    return torch.einsum("bdhw,bkpd->bkphw", visual, text)
+
+
+class CostEmbedding(nn.Module):
+    """A 7x7 conv over the P template channels, per class: (B, K, P, h, w) -> (B, K, C, h, w).
+    Classes are folded into the batch, so any K works."""
+
+    def __init__(self, num_templates: int, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(num_templates, channels, 7, padding=3)
+
+    def forward(self, cost: torch.Tensor) -> torch.Tensor:
+        batch, classes = cost.shape[:2]
+        return self.conv(cost.flatten(0, 1)).unflatten(0, (batch, classes))
+
+
+class SpatialBlock(nn.Module):
+    """Per class, mixes each pixel with its neighbours and the appearance guidance:
+    x + MLP(LN(depthwise7x7([x, g]))). x: (B*K, C, h, w); guidance: (B*K, G, h, w)."""
+
+    def __init__(self, channels: int, guidance: int, mlp_ratio: int = 2):
+        super().__init__()
+        width = channels + guidance
+        self.mix = nn.Conv2d(width, width, 7, padding=3, groups=width)
+        self.norm = nn.LayerNorm(width)
+        self.mlp = Mlp(width, channels * mlp_ratio, channels)
+
+    def forward(self, x: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
+        mixed = self.mix(torch.cat([x, guidance], dim=1)).permute(0, 2, 3, 1)
+        return x + self.mlp(self.norm(mixed)).permute(0, 3, 1, 2)
+
+
+class ClassBlock(nn.Module):
+    """Per pixel, attention across the K classes (no class order: permuting classes permutes the output).
+    x: (B, K, C, h, w) -> same."""
+
+    def __init__(self, channels: int, heads: int = 4, mlp_ratio: int = 2):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(channels)
+        self.attention = nn.MultiheadAttention(channels, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(channels)
+        self.mlp = Mlp(channels, channels * mlp_ratio)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, classes, channels, height, width = x.shape
+        tokens = x.permute(0, 3, 4, 1, 2).reshape(-1, classes, channels)  # (B*h*w, K, C)
+        normed = self.norm1(tokens)
+        tokens = tokens + self.attention(normed, normed, normed, need_weights=False)[0]
+        tokens = tokens + self.mlp(self.norm2(tokens))
+        return tokens.reshape(batch, height, width, classes, channels).permute(0, 3, 4, 1, 2)
+
+
+class CostAggregation(nn.Module):
+    """Aggregates the embedded cost volume with appearance guidance.
+
+    mode 'spatial_class' (default, as CAT-Seg): `layers` chained pairs of a spatial block (per class) and
+    a class block (per pixel). mode 'linear': the public code's single linear fusion of cost and guidance.
+    cost: (B, K, C, h, w); guidance: (B, G, h, w) -> (B, K, C, h, w).
+    """
+
+    def __init__(self, channels: int, guidance: int, layers: int = 2, mode: str = "spatial_class", heads: int = 4):
+        super().__init__()
+        if mode not in ("spatial_class", "linear"):
+            raise ValueError(f"unknown cost aggregation '{mode}': use spatial_class or linear")
+        self.mode = mode
+        if mode == "linear":
+            self.linear = nn.Conv2d(channels + guidance, channels, 1)
+        else:
+            self.spatial = nn.ModuleList(SpatialBlock(channels, guidance) for _ in range(layers))
+            self.classes = nn.ModuleList(ClassBlock(channels, heads) for _ in range(layers))
+
+    def forward(self, cost: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
+        batch, classes = cost.shape[:2]
+        guide = guidance.unsqueeze(1).expand(-1, classes, -1, -1, -1).flatten(0, 1)
+        x = cost.flatten(0, 1)
+        if self.mode == "linear":
+            return self.linear(torch.cat([x, guide], dim=1)).unflatten(0, (batch, classes))
+        for spatial, across in zip(self.spatial, self.classes):
+            x = spatial(x, guide)
+            x = across(x.unflatten(0, (batch, classes))).flatten(0, 1)
+        return x.unflatten(0, (batch, classes))

@@ -1,0 +1,99 @@
+"""Spatial-Temporal Context Fusion (STF): a progressive cross-attention chain over the reference frames,
+oldest to newest, ending at the target, with cross-scale aggregation of the levels' attention maps."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from openvidseg.models.layers import P2TPooling
+
+
+class CrossScaleAggregation(nn.Module):
+    """Refines the levels' cross-attention logits with context from coarser levels.
+
+    Each level's logits, viewed per key token as a map over the H x W query grid, go through a small
+    conv block; the blocks' outputs are merged coarse into fine (the last level is the coarsest) and
+    added back as a residual, as HSNet squeezes hypercorrelations. Working per key token keeps it
+    independent of the number of keys, so any input size works.
+    Input and output: (B, L, HW, N) logits for L levels, H x W queries and N keys.
+    """
+
+    def __init__(self, num_levels: int, hidden: int = 8):
+        super().__init__()
+
+        def block(in_ch: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(in_ch, hidden, 3, padding=1), nn.GELU(), nn.Conv2d(hidden, hidden, 3, padding=1))
+
+        self.squeeze = nn.ModuleList(block(1) for _ in range(num_levels))
+        self.merge = nn.ModuleList(nn.Sequential(nn.GELU(), nn.Conv2d(hidden, hidden, 3, padding=1)) for _ in range(num_levels - 1))
+        self.expand = nn.ModuleList(nn.Conv2d(hidden, 1, 1) for _ in range(num_levels))
+        for conv in self.expand:  # start close to the identity (plain per-level attention), yet trainable
+            nn.init.normal_(conv.weight, std=1e-3)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, logits: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        batch, levels, queries, keys = logits.shape
+        maps = logits.permute(0, 3, 1, 2).reshape(batch * keys, levels, *grid)  # one map per (key, level)
+        merged = None
+        refined = [None] * levels
+        for level in reversed(range(levels)):  # coarse (last) into fine (first)
+            squeezed = self.squeeze[level](maps[:, level : level + 1])
+            merged = squeezed if merged is None else squeezed + self.merge[level](merged)
+            refined[level] = maps[:, level : level + 1] + self.expand[level](merged)
+        out = torch.cat(refined, dim=1).reshape(batch, keys, levels, queries)
+        return out.permute(0, 2, 3, 1)
+
+
+class SpatialTemporalFusion(nn.Module):
+    """Fuses a target frame's appearance levels with its reference frames'.
+
+    The chain starts from the oldest reference; each later frame (the target last) queries the P2T
+    tokens of the state carried so far, level by level; the state after the target is concatenated over
+    levels and projected to C. Input: frames oldest first, each L x (B, C, H, W), all on one grid.
+    Output: (B, C, H, W), the fused target feature O_t.
+
+    raw_dot_attention: the public code's attention (no 1/sqrt(C) scaling and no softmax), for comparison.
+    """
+
+    def __init__(self, channels: int, num_levels: int, pool_ratios: Sequence[int] = (2, 4, 6, 8),
+                 raw_dot_attention: bool = False, aggregation_hidden: int = 8):
+        super().__init__()
+        self.raw_dot_attention = raw_dot_attention
+        self.scale = channels ** -0.5
+        self.pools = nn.ModuleList(P2TPooling(channels, pool_ratios) for _ in range(num_levels))
+        self.query = nn.ModuleList(nn.Linear(channels, channels) for _ in range(num_levels))
+        self.key = nn.ModuleList(nn.Linear(channels, channels) for _ in range(num_levels))
+        self.value = nn.ModuleList(nn.Linear(channels, channels) for _ in range(num_levels))
+        self.out = nn.ModuleList(nn.Linear(channels, channels) for _ in range(num_levels))
+        self.norm = nn.ModuleList(nn.LayerNorm(channels) for _ in range(num_levels))
+        self.cross_scale = CrossScaleAggregation(num_levels, aggregation_hidden)
+        self.fuse = nn.Linear(num_levels * channels, channels)
+
+    def step(self, queries: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """One link of the chain: L x (B, C, H, W) queries attend to the P2T tokens of L x (B, C, h, w) state."""
+        grid = tuple(queries[0].shape[-2:])
+        flat = [q.flatten(2).transpose(1, 2) for q in queries]  # L x (B, HW, C)
+        values, logits = [], []
+        for level, (q, s) in enumerate(zip(flat, state)):
+            tokens = self.pools[level](s)  # (B, N, C)
+            values.append(self.value[level](tokens))
+            logits.append(self.query[level](q) @ self.key[level](tokens).transpose(1, 2))
+        logits = torch.stack(logits, dim=1)  # (B, L, HW, N)
+        if self.raw_dot_attention:
+            weights = self.cross_scale(logits, grid)
+        else:
+            weights = self.cross_scale(logits * self.scale, grid).softmax(dim=-1)
+        out = []
+        for level, q in enumerate(flat):
+            fused = self.norm[level](q + self.out[level](weights[:, level] @ values[level]))
+            out.append(fused.transpose(1, 2).reshape_as(queries[level]))
+        return out
+
+    def forward(self, frames: Sequence[Sequence[torch.Tensor]]) -> torch.Tensor:
+        state = list(frames[0])
+        for levels in frames[1:] or frames[:1]:  # a target alone attends to itself
+            state = self.step(levels, state)
+        return self.fuse(torch.cat(state, dim=1).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)

@@ -1,0 +1,162 @@
+"""OV2VSS: open-vocabulary video semantic segmentation (arXiv 2412.09329), as specified in
+docs/ov2vss.md, and the per-frame `frame` baseline (the same model without STF, RFE and VTE).
+
+Per frame (computed once, cacheable): frozen CLIP dense embeddings F_clip (B, D, h, w) at a fixed
+input size and L appearance levels projected to C. Per target: STF over the references -> O_t, RFE with
+a long-range frame's region context, VTE text T' (B, K, P, D), cost volume cos(F_clip, T'), 7x7 cost
+embedding, spatial + class aggregation guided by the target's appearance and O_t, and a 2-stage
+upsampling decoder to (B, K, 4h, 4w), resized to the requested output size.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from openvidseg.clip import ClipModel, load_clip, load_templates
+from openvidseg.models.backbones import AppearanceBackbone, build_backbone
+from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegmenter
+from openvidseg.models.ov2vss.cost import CostAggregation, CostEmbedding, cosine_cost
+from openvidseg.models.ov2vss.decoder import UpsamplingDecoder
+from openvidseg.models.ov2vss.frame_enhancement import RandomFrameEnhancement
+from openvidseg.models.ov2vss.fusion import SpatialTemporalFusion
+from openvidseg.models.ov2vss.text_encoding import VideoTextEncoder
+
+
+def _resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    size = tuple(size)
+    return x if tuple(x.shape[-2:]) == size else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+class OV2VSS(VideoSegmenter):
+    """The OV2VSS model over a CLIP model and an appearance backbone. Flags switch the temporal modules
+    (use_stf, use_rfe, use_vte) and select the public code's behaviours (raw_dot_attention,
+    aggregation='linear') for comparison."""
+
+    def __init__(
+        self,
+        clip: ClipModel,
+        backbone: AppearanceBackbone,
+        *,
+        templates: str = "imagenet80",
+        clip_image_size: int = 384,
+        ref_offsets: Sequence[int] = (-9, -6, -3),
+        hidden_dim: int = 256,
+        cost_dim: int = 128,
+        guidance_dim: int = 128,
+        decoder_dims: Sequence[int] = (64, 32),
+        decoder_guidance_dims: Sequence[int] = (32, 16),
+        use_stf: bool = True,
+        use_rfe: bool = True,
+        use_vte: bool = True,
+        raw_dot_attention: bool = False,
+        pool_ratios: Sequence[int] = (2, 4, 6, 8),
+        num_regions: int = 64,
+        attention_heads: int = 8,
+        text_heads: int = 8,
+        aggregation: str = "spatial_class",
+        aggregation_layers: int = 2,
+        aggregation_heads: int = 4,
+        aux_weight: float = 0.4,
+    ):
+        super().__init__(clip, templates)
+        self.backbone = backbone
+        self.clip_image_size = clip_image_size
+        self.ref_offsets = tuple(ref_offsets) if use_stf else ()
+        self.uses_random_frame = use_rfe
+        self.use_stf, self.use_rfe, self.use_vte = use_stf, use_rfe, use_vte
+        self.aux_weight = aux_weight
+        levels = len(backbone.out_channels)
+        if levels < 2:
+            raise ValueError("OV2VSS needs a backbone with at least 2 feature levels")
+        self.level_proj = nn.ModuleList(nn.Conv2d(c, hidden_dim, 1) for c in backbone.out_channels)
+        self.fusion = (SpatialTemporalFusion(hidden_dim, levels, pool_ratios, raw_dot_attention)
+                       if use_stf else None)
+        self.fuse_levels = None if use_stf else nn.Conv2d(levels * hidden_dim, hidden_dim, 1)
+        self.frame_enhancement = (RandomFrameEnhancement(hidden_dim, levels, num_regions, attention_heads, pool_ratios)
+                                  if use_rfe else None)
+        self.text_encoder = VideoTextEncoder(clip.embed_dim, text_heads) if use_vte else None
+        num_templates = len(load_templates(templates)) if isinstance(templates, str) else len(templates)
+        self.cost_embedding = CostEmbedding(num_templates, cost_dim)
+        self.guidance = nn.Sequential(nn.Conv2d(2 * hidden_dim, guidance_dim, 1), nn.GELU())
+        self.aggregation = CostAggregation(cost_dim, guidance_dim, aggregation_layers, aggregation, aggregation_heads)
+        # decoder guidance from the two shallowest levels, learnably upsampled 2x and 4x (as CAT-Seg)
+        self.decoder_guidance = nn.ModuleList([
+            nn.ConvTranspose2d(hidden_dim, decoder_guidance_dims[0], 2, stride=2),
+            nn.ConvTranspose2d(hidden_dim, decoder_guidance_dims[1], 4, stride=4),
+        ])
+        self.decoder = UpsamplingDecoder(cost_dim, decoder_dims, decoder_guidance_dims)
+        self.aux_head = nn.Conv2d(hidden_dim, clip.embed_dim, 1)
+        self.aux_scale = nn.Parameter(torch.tensor(10.0).log())
+
+    def encode_frames(self, images: torch.Tensor) -> FrameFeatures:
+        """(N, 3, H, W) RGB 0..255 -> F_clip (N, D, h, w) and L projected levels (N, C, h', w')."""
+        pixels = self.clip.preprocess(images, self.clip_image_size)
+        dense = self.clip.dense_features(pixels, layers=self.backbone.clip_layers)
+        levels = self.backbone(images, [layer.float() for layer in dense.layers])
+        return FrameFeatures(dense.embeddings.float(), tuple(proj(x.float()) for proj, x in zip(self.level_proj, levels)))
+
+    def random_context(self, features: FrameFeatures) -> torch.Tensor | None:
+        return self.frame_enhancement.context(features.levels) if self.frame_enhancement is not None else None
+
+    def fused_target(self, target: FrameFeatures, refs: Sequence[FrameFeatures], context: torch.Tensor | None) -> torch.Tensor:
+        """O_t (B, C, h', w'): STF over the references (or a plain fusion of the target's levels), then RFE."""
+        if self.fusion is not None:
+            fused = self.fusion([r.levels for r in refs] + [target.levels])
+        else:
+            fused = self.fuse_levels(torch.cat(target.levels, dim=1))
+        if self.frame_enhancement is not None and context is not None:
+            fused = self.frame_enhancement(fused, context)
+        return fused
+
+    def decode(self, target, refs, context, text, out_size) -> SegmentationOutput:
+        fused = self.fused_target(target, refs, context)
+        if self.text_encoder is not None:
+            text = self.text_encoder(text, target.clip)
+        grid = target.clip.shape[-2:]
+        cost = self.cost_embedding(cosine_cost(target.clip, text))  # (B, K, C_cost, h, w)
+        guidance = self.guidance(torch.cat([_resize(target.levels[-1], grid), _resize(fused, grid)], dim=1))
+        cost = self.aggregation(cost, guidance)
+        stages = [_resize(up(target.levels[i]), (grid[0] * 2 ** (i + 1), grid[1] * 2 ** (i + 1)))
+                  for i, up in zip((1, 0), self.decoder_guidance)]
+        logits = _resize(self.decoder(cost, stages), out_size)
+        aux = self.aux_logits(fused, text) if self.training and self.aux_weight > 0 else None
+        return SegmentationOutput(logits, aux)
+
+    def aux_logits(self, fused: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """The auxiliary closed-set head on O_t: cosine with the (template-averaged) vocabulary, (B, K, h', w')."""
+        embedding = F.normalize(self.aux_head(fused), dim=1)
+        classes = F.normalize(text.mean(dim=-2), dim=-1)
+        equation = "bdhw,kd->bkhw" if classes.dim() == 2 else "bdhw,bkd->bkhw"
+        return self.aux_scale.exp() * torch.einsum(equation, embedding, classes)
+
+
+def build_ov2vss(
+    clip: str,
+    backbone: str = "clip",
+    backbone_source: str | None = None,
+    finetune_clip: str = "none",
+    **options,
+) -> OV2VSS:
+    """Build OV2VSS from a CLIP source (hub id, folder, file or random:<size>) and a backbone name; other
+    keyword options are `OV2VSS` arguments."""
+    clip_model = load_clip(clip)
+    clip_model.set_trainable(finetune_clip)
+    return OV2VSS(clip_model, build_backbone(backbone, clip_model, backbone_source), **options)
+
+
+def build_frame_model(
+    clip: str,
+    backbone: str = "clip",
+    backbone_source: str | None = None,
+    finetune_clip: str = "none",
+    **options,
+) -> OV2VSS:
+    """The per-frame baseline: OV2VSS without STF, RFE and VTE (a CAT-Seg-style image model)."""
+    for flag in ("use_stf", "use_rfe", "use_vte"):
+        if options.pop(flag, False):
+            raise ValueError(f"the frame model has no temporal modules: {flag} cannot be set")
+    return build_ov2vss(clip, backbone, backbone_source, finetune_clip,
+                        use_stf=False, use_rfe=False, use_vte=False, **options)

@@ -1,0 +1,35 @@
+"""Video Text Encoding (VTE): prompt embeddings made aware of the frame they classify."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from openvidseg.models.layers import Mlp
+
+
+class VideoTextEncoder(nn.Module):
+    """T' = T + alpha * Decoder(T, F): every template embedding of every class cross-attends to the
+    frame's dense CLIP tokens through one transformer decoder layer (pre-norm cross-attention and MLP);
+    alpha is a learnable per-channel scale starting at 1e-4, so training starts from CLIP's text
+    (X-CLIP's video-specific prompting). Classes never interact: the vocabulary stays open.
+    text: (K, P, D) or (B, K, P, D); visual: (B, D, h, w) -> (B, K, P, D)."""
+
+    def __init__(self, dim: int, heads: int = 8, mlp_ratio: int = 4, alpha_init: float = 1e-4):
+        super().__init__()
+        self.query_norm = nn.LayerNorm(dim)
+        self.memory_norm = nn.LayerNorm(dim)
+        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.mlp_norm = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, dim * mlp_ratio)
+        self.alpha = nn.Parameter(torch.full((dim,), alpha_init))
+
+    def forward(self, text: torch.Tensor, visual: torch.Tensor) -> torch.Tensor:
+        batch = visual.shape[0]
+        if text.dim() == 3:
+            text = text.unsqueeze(0).expand(batch, -1, -1, -1)
+        classes, templates, dim = text.shape[1:]
+        queries = text.reshape(batch, classes * templates, dim)
+        memory = self.memory_norm(visual.flatten(2).transpose(1, 2))
+        update, _ = self.attention(self.query_norm(queries), memory, memory, need_weights=False)
+        update = update + self.mlp(self.mlp_norm(update))
+        return (queries + self.alpha * update).reshape(batch, classes, templates, dim)

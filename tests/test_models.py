@@ -1,0 +1,186 @@
+"""Models: shapes, gradients, class-order independence, determinism, registry and checkpoints."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from openvidseg.errors import InputError, WeightsError
+from openvidseg.models import create_model, get_variant, list_models, load_model, load_weights, save_model
+from openvidseg.models.layers import P2TPooling
+
+CLASSES = ["red circle", "blue star", "sky", "grass", "person"]
+TRAINABLE = ["ov2vss_tiny", "frame_tiny", "ov2vss_tiny_sam", "ov2vss_tiny_dinov2"]
+
+
+def clip_batch(batch=2, steps=4, size=(64, 96), seed=0):
+    g = torch.Generator().manual_seed(seed)
+    frames = torch.randint(0, 256, (batch, steps, 3, *size), generator=g, dtype=torch.uint8)
+    random_frame = torch.randint(0, 256, (batch, 3, *size), generator=g, dtype=torch.uint8)
+    return frames, random_frame
+
+
+@pytest.fixture(scope="module")
+def tiny_models():
+    torch.manual_seed(0)
+    return {name: create_model(name).eval() for name in ["ov2vss_tiny", "frame_tiny", "dense_clip_tiny"]}
+
+
+@pytest.mark.parametrize("name", ["ov2vss_tiny", "frame_tiny", "dense_clip_tiny"])
+@pytest.mark.parametrize("classes, size", [(1, (64, 96)), (3, (80, 80)), (7, (50, 130))])
+def test_output_shapes_for_any_vocabulary_and_input_size(tiny_models, name, classes, size):
+    frames, random_frame = clip_batch(size=size)
+    with torch.no_grad():
+        logits = tiny_models[name](frames, CLASSES[:classes] + ["x"] * 0 if classes <= 5 else
+                                   CLASSES + [f"class {i}" for i in range(classes - 5)], random_frame)["logits"]
+    assert logits.shape == (2, classes, *size)
+    assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("name", TRAINABLE)
+def test_frozen_clip_gets_no_gradient_and_every_trainable_module_does(name):
+    torch.manual_seed(0)
+    model = create_model(name).train()
+    frames, random_frame = clip_batch()
+    labels = torch.randint(0, 3, (2, 64, 96))
+    labels[:, :4] = 255
+    out = model(frames, CLASSES[:3], random_frame, labels)
+    assert set(out) >= {"loss", "loss_ce", "loss_aux", "logits"}
+    out["loss"].backward()
+    assert not any(p.requires_grad or p.grad is not None for p in model.clip.parameters())
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert not missing, f"trainable parameters without gradient: {missing}"
+    groups = model.parameter_groups()
+    assert groups["head"] and sum(map(len, groups.values())) == sum(p.requires_grad for p in model.parameters())
+    backbone_trainable = any(p.requires_grad for p in model.backbone.parameters())
+    assert bool(groups["backbone"]) == backbone_trainable
+
+
+def test_attention_finetuning_trains_clip_attention_only():
+    model = create_model("ov2vss_tiny", finetune_clip="attention").train()
+    frames, random_frame = clip_batch(batch=1)
+    model(frames, CLASSES[:2], random_frame, torch.zeros(1, 64, 96, dtype=torch.long))["loss"].backward()
+    trained = {n for n, p in model.clip.named_parameters() if p.grad is not None}
+    assert trained and all(".self_attn." in n and "vision_model" in n for n in trained)
+    backbone_group = {id(p) for p in model.parameter_groups()["backbone"]}
+    assert any(id(p) in backbone_group for p in model.clip.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("name", ["ov2vss_tiny", "frame_tiny", "dense_clip_tiny"])
+def test_permuting_the_classes_permutes_the_logits(tiny_models, name):
+    model = tiny_models[name]
+    frames, random_frame = clip_batch(batch=1)
+    order = [3, 0, 4, 1, 2]
+    with torch.no_grad():
+        logits = model(frames, CLASSES, random_frame)["logits"]
+        permuted = model(frames, [CLASSES[i] for i in order], random_frame)["logits"]
+    torch.testing.assert_close(permuted, logits[:, order], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["ov2vss_tiny", "frame_tiny", "dense_clip_tiny"])
+def test_eval_mode_is_deterministic(tiny_models, name):
+    frames, random_frame = clip_batch(batch=1)
+    with torch.no_grad():
+        first = tiny_models[name](frames, CLASSES, random_frame)["logits"]
+        second = tiny_models[name](frames, CLASSES, random_frame)["logits"]
+    assert torch.equal(first, second)
+
+
+def test_temporal_modules_use_the_other_frames(tiny_models):
+    """OV2VSS output depends on reference and random frames; the frame model ignores them."""
+    frames, random_frame = clip_batch(batch=1)
+    changed = frames.clone()
+    changed[:, 0] = 255 - changed[:, 0]  # the oldest reference only
+    other_random = 255 - random_frame
+    with torch.no_grad():
+        for name, should_change in (("ov2vss_tiny", True), ("frame_tiny", False)):
+            model = tiny_models[name]
+            base = model(frames, CLASSES, random_frame)["logits"]
+            refs = model(changed, CLASSES, random_frame)["logits"]
+            rand = model(frames, CLASSES, other_random)["logits"]
+            assert (not torch.allclose(base, refs)) == should_change
+            assert (not torch.allclose(base, rand)) == should_change
+
+
+def test_p2t_token_count_follows_the_configured_ratios():
+    x = torch.randn(1, 8, 30, 30)
+    assert P2TPooling(8, (2, 4, 6, 8))(x).shape == (1, 225 + 64 + 25 + 16, 8)  # the spec's 330
+    assert P2TPooling(8, (3, 5))(x).shape == (1, 100 + 36, 8)  # the public code ignored the config here
+
+
+def test_public_code_flags_build_and_run():
+    model = create_model("ov2vss_tiny", raw_dot_attention=True, aggregation="linear").eval()
+    frames, random_frame = clip_batch(batch=1)
+    with torch.no_grad():
+        assert torch.isfinite(model(frames, CLASSES, random_frame)["logits"]).all()
+
+
+def test_checkpoint_round_trips_exactly(tmp_path):
+    torch.manual_seed(1)
+    model = create_model("ov2vss_tiny", num_regions=4).eval()
+    for p in model.parameters():  # move away from the initialisation
+        if p.requires_grad:
+            p.data.add_(torch.randn_like(p) * 0.01)
+    path = save_model(model, tmp_path / "model.safetensors")
+    info = json.loads((tmp_path / "model.json").read_text())
+    assert info["model"] == "ov2vss_tiny" and info["options"]["num_regions"] == 4
+    restored = load_model(path).eval()
+    assert restored.state_dict().keys() == model.state_dict().keys()
+    assert all(torch.equal(restored.state_dict()[k], v) for k, v in model.state_dict().items())
+    frames, random_frame = clip_batch(batch=1)
+    with torch.no_grad():
+        assert torch.equal(restored(frames, CLASSES, random_frame)["logits"], model(frames, CLASSES, random_frame)["logits"])
+    # frozen CLIP weights are not stored
+    from safetensors import safe_open
+    with safe_open(str(path), "pt") as f:
+        assert not any(k.startswith("clip.") for k in f.keys())
+
+
+def test_checkpoint_of_another_architecture_lists_the_mismatched_keys(tmp_path):
+    path = save_model(create_model("frame_tiny"), tmp_path / "frame.safetensors")
+    target = create_model("ov2vss_tiny")
+    with pytest.raises(WeightsError) as err:
+        load_weights(target, path)
+    message = str(err.value)
+    assert "checkpoint of 'frame_tiny' loaded into 'ov2vss_tiny'" in message
+    assert "missing: fusion." in message and "unexpected: fuse_levels.weight" in message
+    with pytest.raises(WeightsError, match="not an openvidseg checkpoint"):
+        (tmp_path / "frame.json").unlink()
+        load_model(path)
+
+
+def test_registry_errors_name_close_matches():
+    with pytest.raises(InputError, match="Did you mean: ov2vss_vitb16"):
+        create_model("ov2vss_vitb61")
+    with pytest.raises(InputError, match="has no option 'num_region'.*num_regions"):
+        create_model("ov2vss_tiny", num_region=3)
+    with pytest.raises(InputError, match="has no option 'num_regions'"):
+        create_model("dense_clip_tiny", num_regions=3)
+
+
+def test_every_variant_names_its_clip_and_an_existing_preset():
+    from openvidseg.config import list_presets
+
+    names = list_models()
+    assert {"ov2vss_vitb16", "ov2vss_vitb16_sam", "frame_vitb16", "dense_clip_vitb16", "dense_clip_vitl14"} <= set(names)
+    for name in names:
+        variant = get_variant(name)
+        assert variant.clip and variant.preset in list_presets(), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, clip, extra", [
+    ("ov2vss_vitb16", "random:vit-b-16", {}),
+    ("ov2vss_vitb16_sam", "random:vit-b-16", {"backbone_source": "random"}),
+    ("ov2vss_vitb16_dinov2", "random:vit-b-16", {"backbone_source": "random"}),
+    ("frame_vitb16", "random:vit-b-16", {}),
+    ("dense_clip_vitb16", "random:vit-b-16", {}),
+    ("dense_clip_vitl14", "random:vit-l-14", {}),
+])
+def test_real_size_variants_build_and_run_with_random_weights(name, clip, extra):
+    model = create_model(name, clip=clip, **extra).eval()
+    frames, random_frame = clip_batch(batch=1, steps=4, size=(96, 128))
+    with torch.no_grad():
+        logits = model(frames, CLASSES[:2], random_frame)["logits"]
+    assert logits.shape == (1, 2, 96, 128) and torch.isfinite(logits).all()
