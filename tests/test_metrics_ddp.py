@@ -43,7 +43,8 @@ def score(videos: list[tuple[np.ndarray, np.ndarray]]) -> dict:
         for vc in (vc8, vc16):
             vc.end_video()
     r = seg.compute()
-    return {"confusion": r.confusion.tolist(), "miou": r.miou, "hiou": r.hiou, "vc8": vc8.compute(), "vc16": vc16.compute()}
+    return {"confusion": r.confusion.tolist(), "miou": r.miou, "hiou": r.hiou,
+            "vc8": vc8.compute(), "vc16": vc16.compute()}
 
 
 def worker(rank: int, world: int, init_file: str, out: str) -> None:

@@ -7,30 +7,9 @@ import pytest
 
 from openvidseg.errors import InputError
 from openvidseg.metrics import VideoConsistency
+from metric_reference import direct_vc
 
 I = 255
-
-
-def direct_window_scores(gts: list[np.ndarray], preds: list[np.ndarray], n: int) -> list[float]:
-    """The reference definition with every frame in memory: one score per start in range(L - n); a window
-    whose |G| is 0 gives NaN (the reference's 0/0)."""
-    scores = []
-    for i in range(len(gts) - n):
-        stable_gt = np.ones(gts[0].shape, dtype=bool)
-        stable_pred = np.ones(gts[0].shape, dtype=bool)
-        for j in range(1, n):
-            stable_gt &= gts[i] == gts[i + j]
-            stable_pred &= preds[i] == preds[i + j]
-        g = stable_gt.sum()
-        scores.append((stable_gt & stable_pred).sum() / g if g else float("nan"))
-    return scores
-
-
-def direct_vc(videos: list[tuple[list[np.ndarray], list[np.ndarray]]], n: int, skip_up_to: int = 16) -> float | None:
-    """Mean over all windows of all videos longer than `skip_up_to` frames, NaN windows dropped."""
-    scores = [s for gts, preds in videos if len(gts) > skip_up_to for s in direct_window_scores(gts, preds, n)]
-    scores = [s for s in scores if not np.isnan(s)]
-    return float(np.mean(scores)) if scores else None
 
 
 def run(metric: VideoConsistency, videos) -> float | None:

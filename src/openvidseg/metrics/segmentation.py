@@ -28,14 +28,33 @@ def harmonic_mean(seen: float | None, unseen: float | None) -> float | None:
 
 
 def as_label_tensor(labels: torch.Tensor | np.ndarray, device: torch.device) -> torch.Tensor:
-    """A label map of any shape (tensor or array, any integer dtype) -> int64 tensor on `device`."""
+    """A label map of any shape (tensor or array of an integer dtype) -> tensor on `device`, dtype kept."""
     if isinstance(labels, np.ndarray):
         labels = torch.from_numpy(np.ascontiguousarray(labels))
     if not isinstance(labels, torch.Tensor):
         raise InputError(f"labels must be a torch.Tensor or numpy.ndarray, got {type(labels).__name__}")
-    if labels.is_floating_point() or labels.is_complex():
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise InputError(f"labels must hold integer class indices, got dtype {labels.dtype}")
-    return labels.to(device=device, dtype=torch.int64)
+    return labels.to(device=device)
+
+
+def label_pair(pred: torch.Tensor | np.ndarray, gt: torch.Tensor | np.ndarray,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pred, gt) as integer tensors on `device`, checked to have the same shape."""
+    pred_t, gt_t = as_label_tensor(pred, device), as_label_tensor(gt, device)
+    if pred_t.shape != gt_t.shape:
+        raise InputError(f"prediction shape {tuple(pred_t.shape)} differs from ground truth shape {tuple(gt_t.shape)}")
+    return pred_t, gt_t
+
+
+def _as_int32(labels: torch.Tensor, low: int, high: int) -> torch.Tensor:
+    """int32 labels for fast counting; wider values are first clamped to [low, high], which keeps every
+    value in range as it is and every value out of range out of range."""
+    if labels.dtype in (torch.uint32, torch.uint64):
+        labels = labels.to(torch.int64)
+    if labels.dtype == torch.int64:
+        labels = labels.clamp(low, high)
+    return labels.to(torch.int32)
 
 
 @dataclass(frozen=True)
@@ -75,7 +94,8 @@ class SegmentationMetric:
         if num_classes < 1:
             raise InputError(f"num_classes must be at least 1, got {num_classes}")
         if 0 <= ignore_index < num_classes:
-            raise InputError(f"ignore_index {ignore_index} is a class index (0..{num_classes - 1}): use a value outside")
+            raise InputError(f"ignore_index {ignore_index} is a class index (0..{num_classes - 1}): "
+                             "use a value outside")
         if class_names is not None and len(class_names) != num_classes:
             raise InputError(f"{len(class_names)} class names given for {num_classes} classes")
         self.num_classes = num_classes
@@ -99,15 +119,15 @@ class SegmentationMetric:
 
         gt holds 0..K-1 or `ignore_index`; pred holds 0..K-1, anything else counting as a miss.
         """
-        pred_t, gt_t = as_label_tensor(pred, self.device), as_label_tensor(gt, self.device)
-        if pred_t.shape != gt_t.shape:
-            raise InputError(f"prediction shape {tuple(pred_t.shape)} differs from ground truth shape {tuple(gt_t.shape)}")
+        pred_t, gt_t = label_pair(pred, gt, self.device)
         k = self.num_classes
-        gt_t, pred_t = gt_t.reshape(-1), pred_t.reshape(-1)
+        low, high = min(0, self.ignore_index) - 1, max(k, self.ignore_index) + 1
+        gt_given = gt_t.reshape(-1)
+        gt_t, pred_t = _as_int32(gt_given, low, high), _as_int32(pred_t.reshape(-1), low, high)
         gt_in = (gt_t >= 0) & (gt_t < k)
         unexpected = ~gt_in & (gt_t != self.ignore_index)
         if bool(unexpected.any()):
-            values = torch.unique(gt_t[unexpected])[:8].tolist()
+            values = torch.unique(gt_given[unexpected])[:8].tolist()
             raise InputError(f"ground truth holds values {values} outside 0..{k - 1} and ignore {self.ignore_index}: "
                              "map dataset ids to class indices first (EvalProtocol.gt_lut)")
         rows = torch.where(gt_in, gt_t, k)  # row k collects ignored pixels and is dropped
@@ -155,5 +175,6 @@ def result_from_confusion(matrix: np.ndarray, groups: Mapping[str, Sequence[int]
     return SegmentationResult(
         confusion=matrix, iou=_as_optional(iou), acc=_as_optional(acc), miou=_nanmean(iou),
         pixel_acc=float(tp.sum() / total) if total > 0 else None, mean_acc=_nanmean(acc),
-        groups=groups, group_miou=group_miou, hiou=hiou, class_names=tuple(class_names) if class_names is not None else None,
+        groups=groups, group_miou=group_miou, hiou=hiou,
+        class_names=tuple(class_names) if class_names is not None else None,
     )

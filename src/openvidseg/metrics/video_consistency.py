@@ -26,7 +26,7 @@ import torch
 
 from openvidseg.errors import InputError
 from openvidseg.metrics.distributed import all_reduce_sum
-from openvidseg.metrics.segmentation import as_label_tensor
+from openvidseg.metrics.segmentation import label_pair
 
 VSPW_SKIP_UP_TO = 16  # videos with at most this many frames are not scored (VC8 and VC16 alike)
 
@@ -72,9 +72,7 @@ class VideoConsistency:
         """Add the next frame: (H, W) prediction and ground truth of class indices (same shape in a video)."""
         if not self._in_video:
             raise InputError("update() outside a video: call start_video() first")
-        pred_t, gt_t = as_label_tensor(pred, self.device), as_label_tensor(gt, self.device)
-        if pred_t.shape != gt_t.shape:
-            raise InputError(f"prediction shape {tuple(pred_t.shape)} differs from ground truth shape {tuple(gt_t.shape)}")
+        pred_t, gt_t = label_pair(pred, gt, self.device)
         if self._prev_gt is None:
             self._run_gt = torch.zeros(gt_t.shape, dtype=torch.int32, device=self.device)
             self._run_pred = torch.zeros_like(self._run_gt)
