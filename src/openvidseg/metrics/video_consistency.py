@@ -83,7 +83,7 @@ class VideoConsistency:
             cap = self.n - 1
             self._run_gt = torch.where(gt_t == self._prev_gt, (self._run_gt + 1).clamp_(max=cap), 0)
             self._run_pred = torch.where(pred_t == self._prev_pred, (self._run_pred + 1).clamp_(max=cap), 0)
-        self._prev_gt, self._prev_pred = gt_t, pred_t
+        self._prev_gt, self._prev_pred = gt_t.clone(), pred_t.clone()  # the caller may reuse its buffers
         self._frames += 1
         if self._pending is not None:  # a later frame exists, so that window's start is inside range(L - n)
             if not math.isnan(self._pending):
