@@ -8,8 +8,12 @@ g_i == g_{i+j} for every j in 1..n-1, P likewise for the predictions, and the wi
 Matching the reference, on purpose:
 - ignore pixels (255) that stay 255 through a window count as consistent ground truth, so they are in G;
 - the last possible start L - n is not scored (range(L - n));
-- videos with L <= `skip_up_to` frames are skipped entirely (16 for VC8 and VC16, our spec's rule);
+- videos with L <= `skip_up_to` frames are skipped entirely: 16 for VC8 and VC16 by default, the rule of
+  our spec (../shared/docs/data-and-metrics.md). VSPW's VC_perclip.py as written skips `len <= clip_num`, which for
+  VC8 is L <= 8: pass skip_up_to=8 for that reading;
 - a window with |G| = 0 is 0/0 = NaN in the reference and dropped by its nanmean: it is not counted.
+Labels arrive mapped (0 "others" and 255 are both 255, as the spec asks), so a pixel that switches between
+"others" and void stays consistent; VSPW's original script compares raw mask values and would not.
 
 One pass, memory independent of n: "g_i == g_{i+j} for all j" is equality along the whole window, so
 it holds at a pixel exactly when the ground truth did not change there over the last n-1 frame steps.
