@@ -140,8 +140,9 @@ class VideoPredictor(_Inference):
         if self.model.uses_random_frame and t > 0 and t % self.memory_interval == 0:
             self.memory, self.memory_index = self.context(features), t
         self.index += 1
-        scores = out.logits.float().softmax(dim=1)
+        scores = out.logits  # argmax of logits = argmax of probabilities: softmax only when smoothing
         if self.smoothing > 0:
+            scores = scores.float().softmax(dim=1)
             if self.smoothed is not None and self.smoothed.shape == scores.shape:
                 scores = self.smoothing * self.smoothed + (1 - self.smoothing) * scores
             self.smoothed = scores

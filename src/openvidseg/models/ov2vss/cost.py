@@ -32,19 +32,29 @@ class CostEmbedding(nn.Module):
 
 
 class SpatialBlock(nn.Module):
-    """Per class, mixes each pixel with its neighbours and the appearance guidance:
-    x + MLP(LN(depthwise7x7([x, g]))). x: (B*K, C, h, w); guidance: (B*K, G, h, w)."""
+    """Per class, mixes each pixel with its neighbours (depthwise 7x7) and with the appearance guidance:
+    x + MLP([LN(dw7x7(x)), LN(g)]). The MLP's first layer over the concatenation is split into a class
+    part and a guidance part computed once per frame and broadcast over the K classes.
+    x: (B, K, C, h, w) channels-last inside; guidance: (B, G, h, w) -> (B, K, C, h, w)."""
 
     def __init__(self, channels: int, guidance: int, mlp_ratio: int = 2):
         super().__init__()
-        width = channels + guidance
-        self.mix = nn.Conv2d(width, width, 7, padding=3, groups=width)
-        self.norm = nn.LayerNorm(width)
-        self.mlp = Mlp(width, channels * mlp_ratio, channels)
+        hidden = channels * mlp_ratio
+        self.mix = nn.Conv2d(channels, channels, 7, padding=3, groups=channels)
+        self.norm = nn.LayerNorm(channels)
+        self.guidance_norm = nn.LayerNorm(guidance)
+        self.fc_x = nn.Linear(channels, hidden)
+        self.fc_g = nn.Linear(guidance, hidden, bias=False)
+        self.act = nn.GELU()
+        self.fc_out = nn.Linear(hidden, channels)
 
     def forward(self, x: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
-        mixed = self.mix(torch.cat([x, guidance], dim=1)).permute(0, 2, 3, 1)
-        return x + self.mlp(self.norm(mixed)).permute(0, 3, 1, 2)
+        batch, classes = x.shape[:2]
+        flat = x.flatten(0, 1).contiguous(memory_format=torch.channels_last)  # fast depthwise conv on CPU
+        mixed = self.norm(self.mix(flat).permute(0, 2, 3, 1)).unflatten(0, (batch, classes))  # (B, K, h, w, C)
+        g = self.fc_g(self.guidance_norm(guidance.permute(0, 2, 3, 1))).unsqueeze(1)  # (B, 1, h, w, hidden)
+        update = self.fc_out(self.act(self.fc_x(mixed) + g))
+        return x + update.permute(0, 1, 4, 2, 3)
 
 
 class ClassBlock(nn.Module):
@@ -80,19 +90,19 @@ class CostAggregation(nn.Module):
         if mode not in ("spatial_class", "linear"):
             raise ValueError(f"unknown cost aggregation '{mode}': use spatial_class or linear")
         self.mode = mode
-        if mode == "linear":
-            self.linear = nn.Conv2d(channels + guidance, channels, 1)
+        if mode == "linear":  # a linear layer over [cost, guidance], split as in SpatialBlock
+            self.linear_x = nn.Conv2d(channels, channels, 1)
+            self.linear_g = nn.Conv2d(guidance, channels, 1, bias=False)
         else:
             self.spatial = nn.ModuleList(SpatialBlock(channels, guidance) for _ in range(layers))
             self.classes = nn.ModuleList(ClassBlock(channels, heads) for _ in range(layers))
 
     def forward(self, cost: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
-        batch, classes = cost.shape[:2]
-        guide = guidance.unsqueeze(1).expand(-1, classes, -1, -1, -1).flatten(0, 1)
-        x = cost.flatten(0, 1)
         if self.mode == "linear":
-            return self.linear(torch.cat([x, guide], dim=1)).unflatten(0, (batch, classes))
+            batch, classes = cost.shape[:2]
+            x = self.linear_x(cost.flatten(0, 1)).unflatten(0, (batch, classes))
+            return x + self.linear_g(guidance).unsqueeze(1)
+        x = cost
         for spatial, across in zip(self.spatial, self.classes):
-            x = spatial(x, guide)
-            x = across(x.unflatten(0, (batch, classes))).flatten(0, 1)
-        return x.unflatten(0, (batch, classes))
+            x = across(spatial(x, guidance))
+        return x

@@ -4,31 +4,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
 class UpsampleStage(nn.Module):
-    """2x bilinear upsampling, concatenation with guidance, then a depthwise-separable conv block.
-    x: (N, C_in, h, w), guidance: (N, G, 2h, 2w) -> (N, C_out, 2h, 2w)."""
+    """Learned 2x upsampling (transposed conv), fusion with guidance, a 3x3 conv block.
+
+    A conv over [x, guidance] equals conv_x(x) + conv_g(guidance): the guidance half is computed once per
+    frame and broadcast over the K classes instead of being copied K times.
+    x: (B*K, C_in, h, w); guidance: (B, G, 2h, 2w) -> (B*K, C_out, 2h, 2w)."""
 
     def __init__(self, in_channels: int, guidance: int, out_channels: int):
         super().__init__()
-        width = in_channels + guidance
-        self.block = nn.Sequential(
-            nn.Conv2d(width, width, 3, padding=1, groups=width),
-            nn.Conv2d(width, out_channels, 1),
-            nn.GroupNorm(min(8, out_channels), out_channels),
-            nn.GELU(),
-        )
+        self.up = nn.ConvTranspose2d(in_channels, out_channels, 2, stride=2)
+        self.conv_x = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.conv_g = nn.Conv2d(guidance, out_channels, 3, padding=1, bias=False)
+        self.norm = nn.GroupNorm(min(8, out_channels), out_channels)
+        self.act = nn.GELU()
 
-    def forward(self, x: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, size=guidance.shape[-2:], mode="bilinear", align_corners=False)
-        return self.block(torch.cat([x, guidance], dim=1))
+    def forward(self, x: torch.Tensor, guidance: torch.Tensor, classes: int) -> torch.Tensor:
+        x = self.conv_x(self.up(x))
+        x = (x.unflatten(0, (-1, classes)) + self.conv_g(guidance).unsqueeze(1)).flatten(0, 1)
+        return self.act(self.norm(x))
 
 
 class UpsamplingDecoder(nn.Module):
-    """(B, K, C, h, w) aggregated costs + per-stage guidance (B, G_i, h * 2^i, w * 2^i)
+    """(B, K, C, h, w) aggregated costs + per-stage guidance (B, G_i, h * 2^(i+1), w * 2^(i+1))
     -> (B, K, h * 2^S, w * 2^S) logits, classes folded into the batch."""
 
     def __init__(self, channels: int, stage_channels: Sequence[int], guidance_channels: Sequence[int]):
@@ -43,5 +44,5 @@ class UpsamplingDecoder(nn.Module):
         batch, classes = x.shape[:2]
         x = x.flatten(0, 1)
         for stage, guide in zip(self.stages, guidance):
-            x = stage(x, guide.unsqueeze(1).expand(-1, classes, -1, -1, -1).flatten(0, 1))
+            x = stage(x, guide, classes)
         return self.head(x).reshape(batch, classes, *x.shape[-2:])

@@ -46,7 +46,7 @@ class OV2VSS(VideoSegmenter):
         hidden_dim: int = 256,
         cost_dim: int = 128,
         guidance_dim: int = 128,
-        decoder_dims: Sequence[int] = (64, 32),
+        decoder_dims: Sequence[int] = (32, 16),
         decoder_guidance_dims: Sequence[int] = (32, 16),
         use_stf: bool = True,
         use_rfe: bool = True,
@@ -119,8 +119,9 @@ class OV2VSS(VideoSegmenter):
         cost = self.cost_embedding(cosine_cost(target.clip, text))  # (B, K, C_cost, h, w)
         guidance = self.guidance(torch.cat([_resize(target.levels[-1], grid), _resize(fused, grid)], dim=1))
         cost = self.aggregation(cost, guidance)
-        stages = [_resize(up(target.levels[i]), (grid[0] * 2 ** (i + 1), grid[1] * 2 ** (i + 1)))
-                  for i, up in zip((1, 0), self.decoder_guidance)]
+        # stage s (0, 1) runs at 2^(s+1) x the cost grid, guided by level 1 - s (finer levels for finer stages)
+        stages = [_resize(up(target.levels[1 - s]), (grid[0] * 2 ** (s + 1), grid[1] * 2 ** (s + 1)))
+                  for s, up in enumerate(self.decoder_guidance)]
         logits = _resize(self.decoder(cost, stages), out_size)
         aux = self.aux_logits(fused, text) if self.training and self.aux_weight > 0 else None
         return SegmentationOutput(logits, aux)
