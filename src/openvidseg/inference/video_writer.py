@@ -1,0 +1,51 @@
+"""Writing videos with PyAV, one frame at a time (nothing buffered beyond the encoder's own queue)."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from openvidseg.errors import DataError
+
+
+class VideoWriter:
+    """H.264 MP4 at the given size and frame rate. Even sizes use yuv420p (plays everywhere); odd sizes
+    keep their exact size with yuv444p. Use as a context manager, or call `close()`."""
+
+    def __init__(self, path: str | Path, fps: float, width: int, height: int, crf: int = 20):
+        self.path = Path(path)
+        try:
+            self.container = av.open(str(self.path), mode="w")
+        except (OSError, av.FFmpegError) as err:
+            raise DataError(f"cannot write video {self.path}: {err}") from err
+        rate = Fraction(fps).limit_denominator(1001) if fps and fps > 0 else Fraction(25)
+        self.stream = self.container.add_stream("libx264", rate=rate)
+        self.stream.width, self.stream.height = width, height
+        self.stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        self.stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append an (H, W, 3) uint8 RGB frame."""
+        if frame.shape[:2] != (self.stream.height, self.stream.width):
+            raise ValueError(f"frame of size {frame.shape[:2]} written to a {self.stream.height}x{self.stream.width} video")
+        for packet in self.stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+            self.container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Flush the encoder and close the file (safe to call twice)."""
+        if self.container is None:
+            return
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        self.container.close()
+        self.container = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

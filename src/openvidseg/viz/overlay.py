@@ -1,0 +1,65 @@
+"""Coloured class maps blended over frames, with a legend of the classes present."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from openvidseg.viz.palette import png_palette
+
+NO_CLASS = 255
+
+
+def save_label_png(labels: np.ndarray, path: str | Path, colors: np.ndarray) -> None:
+    """Write an (H, W) map of class indices (255 = no class) as a palette PNG: pixel value = class index,
+    shown in the class's colour."""
+    image = Image.fromarray(np.asarray(labels, dtype=np.uint8), mode="P")
+    image.putpalette(png_palette(colors))
+    image.save(path, optimize=False)
+
+
+def blend(frame: np.ndarray, labels: np.ndarray, colors: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """(H, W, 3) uint8 frame with class colours blended in at `alpha`; pixels of no class are left as they are."""
+    labels = np.asarray(labels)
+    lut = np.zeros((256, 3), dtype=np.float32)
+    lut[: len(colors)] = colors
+    painted = frame.astype(np.float32)
+    mask = labels != NO_CLASS
+    painted[mask] = (1 - alpha) * painted[mask] + alpha * lut[labels[mask]]
+    return painted.round().clip(0, 255).astype(np.uint8)
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
+
+
+def draw_legend(image: np.ndarray, entries: Sequence[tuple[str, Sequence[int]]]) -> np.ndarray:
+    """Draw a legend (a colour swatch and name per entry) in the top-left corner of an (H, W, 3) image."""
+    if not entries:
+        return image
+    height, width = image.shape[:2]
+    size = max(10, min(28, height // 30))
+    font, pad = _font(size), max(2, size // 4)
+    canvas = Image.fromarray(image)
+    draw = ImageDraw.Draw(canvas, "RGBA")
+    rows = entries[: max(1, (height - 2 * pad) // (size + pad))]  # as many as fit
+    text_width = max(draw.textlength(name, font=font) for name, _ in rows)
+    box_w = min(width, int(3 * pad + size + text_width + pad))
+    draw.rectangle([0, 0, box_w, pad + len(rows) * (size + pad)], fill=(0, 0, 0, 150))
+    for row, (name, color) in enumerate(rows):
+        top = pad + row * (size + pad)
+        draw.rectangle([pad, top, pad + size, top + size], fill=tuple(int(c) for c in color))
+        draw.text((2 * pad + size, top), name, fill=(255, 255, 255), font=font)
+    return np.asarray(canvas)
+
+
+def overlay_frame(frame: np.ndarray, labels: np.ndarray, class_names: Sequence[str], colors: np.ndarray,
+                  alpha: float = 0.5) -> np.ndarray:
+    """A frame with its class map blended in and a legend of the classes present in it."""
+    present = [int(i) for i in np.unique(labels) if i != NO_CLASS and i < len(class_names)]
+    return draw_legend(blend(frame, labels, colors, alpha), [(class_names[i], colors[i]) for i in present])
