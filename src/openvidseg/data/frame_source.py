@@ -133,9 +133,9 @@ class ImageFrames(FrameSource):
         return self.size[1]
 
     def frame(self, index: int) -> np.ndarray:
-        """Frame `index` -> (H, W, 3) uint8 RGB."""
+        """Frame `index` -> (H, W, 3) uint8 RGB (a writable array of its own)."""
         path = self.paths[index]
-        image = read_image(path)
+        image = np.require(read_image(path), requirements=["C", "W"])
         if image.shape[:2] != self.size:
             raise DataError(f"frame {path} is {image.shape[1]}x{image.shape[0]} but {self.paths[0].name} is "
                             f"{self.size[1]}x{self.size[0]}: every frame of '{self.name}' must have one size")

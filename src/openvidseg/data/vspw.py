@@ -60,6 +60,11 @@ class VSPWVideo(ImageFrames):
         """Indices of the frames that have a mask (all of them in VSPW train/val; none in test)."""
         folder = self.root / "data" / self.name / MASK_DIR
         present = {p.stem for p in folder.glob("*.png")} if folder.is_dir() else set()
+        orphans = sorted(present - set(self.frame_names))
+        if orphans:
+            raise DataError(f"missing frame: {self.paths[0].parent / orphans[0]}.jpg (its mask {folder / orphans[0]}.png "
+                            f"exists; {len(orphans)} such frame(s) in '{self.name}'): restore the frames or remove "
+                            "their masks (`openvidseg data check` lists them all)")
         return [i for i, stem in enumerate(self.frame_names) if stem in present]
 
     def mask(self, index: int) -> np.ndarray:
@@ -68,6 +73,13 @@ class VSPWVideo(ImageFrames):
         mask = read_mask(path)
         check_mask(mask, path, self._valid, frame_size=self.size, frame_path=self.paths[index])
         return mask
+
+
+def _chw_tensor(image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 array -> (3, H, W) uint8 tensor (copied only when the array is read-only or strided)."""
+    if not image.flags.writeable or not image.flags.c_contiguous:
+        image = np.array(image, order="C")
+    return torch.from_numpy(image).permute(2, 0, 1)
 
 
 def _resolve_split(split: str | ClassSplit, class_names: tuple[str, ...], root: Path) -> ClassSplit:
@@ -145,7 +157,7 @@ class VSPWDataset(Dataset):
         label = self.train_label(video, target)
         if self.transform is not None:
             images, label = self.transform(images, label, rng)
-        tensors = [torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1) for im in images]
+        tensors = [_chw_tensor(im) for im in images]
         num = len(clip.frame_ids)
         item: dict[str, object] = {
             "frames": torch.stack(tensors[:num]),
