@@ -94,15 +94,17 @@ class VideoFileFrames(FrameSource):
                             "or was cut before its index (an MP4 copied only in part)") from None
         if not self._container.streams.video:
             self.close()
-            raise DataError(f"{self.path} has no video stream (is it an audio or subtitle file?)")
+            raise DataError(f"{self.path} has no video stream (an audio file, or a video with zero frames?)")
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         self._decoder = self._container.decode(stream)
         try:
             self._first = next(self._decoder)
         except StopIteration:
+            declared = stream.frames
             self.close()
-            raise DataError(f"{self.path} holds a video stream with zero frames") from None
+            hint = f" although its container declares {declared} (the file is truncated)" if declared else ""
+            raise DataError(f"{self.path} holds a video stream with zero frames{hint}") from None
         except av.error.FFmpegError as err:
             self.close()
             raise DataError(f"{self.path}: no frame could be decoded (0 frames decoded): {err}; "
