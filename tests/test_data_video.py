@@ -204,3 +204,42 @@ def test_real_video(shared_data):
             count += 1
             if count == 10:
                 break
+
+
+def _collect_garbage() -> None:
+    import gc
+
+    gc.collect()
+
+
+def _leave_frames_in_a_garbage_cycle(path: Path) -> None:
+    """Decode until the truncation error and keep the error in a cycle with its own traceback."""
+    try:
+        list(open_frames(path))
+    except DataError as err:
+        kept = err  # err -> traceback -> this frame -> kept: a cycle holding the decoder's last frame
+        assert kept is not None
+
+
+def test_forked_workers_can_free_frames_left_by_the_parent(tmp_path):
+    """A DataLoader worker forked while decoded frames wait in a garbage cycle (e.g. kept alive by an
+    exception's traceback) must be able to free them: no FFmpeg thread pool may live inside them."""
+    import gc
+    import multiprocessing
+
+    frames = levels(20, height=360, width=640)  # large enough for FFmpeg to thread the colour conversion
+    data = write_video(tmp_path / "full.mp4", frames, options={"movflags": "faststart"}).read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 8 // 10])
+    gc.collect()
+    gc.disable()  # leave the cycle for the child to collect
+    try:
+        _leave_frames_in_a_garbage_cycle(tmp_path / "cut.mp4")
+        child = multiprocessing.get_context("fork").Process(target=_collect_garbage)
+        child.start()
+        child.join(timeout=30)
+        hung = child.is_alive()
+        if hung:
+            child.kill()
+        assert not hung and child.exitcode == 0
+    finally:
+        gc.enable()

@@ -43,7 +43,8 @@ class FrameSource:
     Attributes: `name` (for display), `fps` (float, or None when unknown), `num_frames` (int, or None
     when the container does not say), `height` and `width` (of the frames as yielded, after rotation).
     Iterating yields `(index, frame)` with frame (H, W, 3) uint8 RGB. Use as a context manager or call
-    `close()` to release files.
+    `close()` to release files; close video sources before forking DataLoader workers (an open decoder's
+    threads do not exist in a forked child, which would hang freeing it).
     """
 
     name: str

@@ -184,7 +184,8 @@ def write_synthetic_vspw(
         for t, (image, label) in enumerate(frames):
             if frame_hook is not None:
                 image, label = frame_hook(image, label, v, t, rng)
-            Image.fromarray(image).save(root / "data" / name / "origin" / f"{t:05d}.jpg", quality=jpeg_quality)
+            Image.fromarray(image).save(root / "data" / name / "origin" / f"{t:05d}.jpg", quality=jpeg_quality,
+                                             subsampling=0)  # 4:4:4 keeps the colours of small shapes
             Image.fromarray(label).save(root / "data" / name / "mask" / f"{t:05d}.png")
     return SyntheticVSPW(root=root, class_names=class_names, styles=styles, videos=videos,
                          num_frames=num_frames, size=tuple(size), seen_file=seen_file)

@@ -123,24 +123,37 @@ class VideoFileFrames(FrameSource):
         return self._width
 
     def _to_rgb(self, frame: Any) -> np.ndarray:
-        return apply_orientation(frame.to_ndarray(format="rgb24"), self._orientation)
+        """Convert one decoded frame to displayed (H, W, 3) rgb24.
+
+        Colour conversion runs on one thread: faster for video frame sizes, and no FFmpeg thread pool
+        is left inside frame objects, which would deadlock a forked DataLoader worker that frees one.
+        """
+        try:
+            rgb = frame.to_ndarray(format="rgb24", threads=1)
+        except TypeError:  # PyAV < 14 has no `threads` argument
+            rgb = frame.to_ndarray(format="rgb24")
+        return apply_orientation(rgb, self._orientation)
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         import av
 
-        if self._first is None:  # a second pass: start again from the beginning
+        if self._first is None:  # a later pass: start again from the beginning
             self._open()
         first, decoder = self._first, self._decoder
         self._first = None
         yield 0, self._to_rgb(first)
-        count = 1
+        count, error = 1, None
         try:
             for frame in decoder:
                 yield count, self._to_rgb(frame)
                 count += 1
         except av.error.FFmpegError as err:
+            error = str(err)
+        # a finished pass releases the decoder (and its threads) at once; a new pass reopens the file
+        self.close()
+        if error is not None:
             raise DataError(f"{self.path} is truncated or corrupt: {count} frames decoded before the error "
-                            f"({err}); the frames already yielded are valid") from None
+                            f"({error}); the frames already yielded are valid")
         if self._num_frames is not None and count < self._num_frames:
             raise DataError(f"{self.path} is truncated: {count} of the {self._num_frames} frames its container "
                             "declares could be decoded; the frames already yielded are valid")
