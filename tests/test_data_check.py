@@ -33,6 +33,7 @@ def test_clean_dataset_reports_content_and_exits_zero(clean_root, capsys):
     assert set(report.pixels) <= {0, 1, 2, 3} and report.class_names[3] == "red circle"
     assert main(["data", "check", str(clean_root)]) == 0
     out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"vspw dataset at {clean_root} (3 classes)"
     assert "split train: 2 videos, 12 frames, 12 masks" in out and "red circle" in out
     assert out.strip().splitlines()[-1] == "clean: 3 videos, 18 frames, no problems"
 
@@ -114,6 +115,8 @@ def test_cityscapes_check(tmp_path, capsys):
     assert report.clean and report.splits["val"] == {"videos": 1, "frames": 30, "masks": 1}
     assert report.pixels[0] == 16 and report.pixels[255] == 32 and report.class_names[13] == "car"
     assert main(["data", "check", str(root), "--kind", "cityscapes"]) == 0
+    assert "cityscapes dataset at" in capsys.readouterr().out.splitlines()[0]
+    assert report.format().splitlines()[0].endswith("(19 classes)")
     missing = root / "leftImg8bit_sequence" / "val" / "aachen" / "aachen_000001_000105_leftImg8bit.png"
     missing.unlink()
     assert check_dataset(root, kind="cityscapes").problems == [

@@ -28,6 +28,7 @@ class DataReport:
 
     root: Path
     kind: str
+    num_classes: int
     class_names: dict[int, str]  # id in the masks -> name (VSPW: 0 others, 1..N; Cityscapes: train ids)
     splits: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> {"videos", "frames", "masks"}
     pixels: Counter = field(default_factory=Counter)  # id -> pixel count
@@ -39,7 +40,7 @@ class DataReport:
 
     def format(self) -> str:
         """The report as printed by `openvidseg data check`, ending with a one-line summary."""
-        lines = [f"{self.kind} dataset at {self.root} ({len([i for i in self.class_names if i not in (0, 255)])} classes)"]
+        lines = [f"{self.kind} dataset at {self.root} ({self.num_classes} classes)"]
         for name, counts in self.splits.items():
             lines.append(f"  split {name}: {counts['videos']} videos, {counts['frames']} frames, {counts['masks']} masks")
         if self.pixels:
@@ -123,7 +124,8 @@ def check_vspw(root: str | Path, splits: list[str] | None = None, quick: bool = 
     """Check a VSPW-layout folder: the given splits (default: whichever of train/val/test have a file)."""
     root = check_root(root)
     classes = dataset_classes(root)
-    report = DataReport(root, "vspw", {0: "others", **{i + 1: n for i, n in enumerate(classes)}, 255: "ignore"})
+    names = {0: "others", **{i + 1: n for i, n in enumerate(classes)}, 255: "ignore"}
+    report = DataReport(root, "vspw", len(classes), names)
     valid = valid_id_table(len(classes))
     if splits is None:
         splits = [s for s in VSPW_SPLITS if (root / f"{s}.txt").is_file()]
@@ -149,7 +151,8 @@ def check_vspw(root: str | Path, splits: list[str] | None = None, quick: bool = 
 def check_cityscapes(root: str | Path, splits: list[str] | None = None, quick: bool = False) -> DataReport:
     """Check Cityscapes gtFine labels and their leftImg8bit_sequence snippets (default: every gtFine split)."""
     root = Path(root).expanduser()
-    report = DataReport(root, "cityscapes", {**dict(enumerate(cs.CITYSCAPES_CLASSES)), 255: "ignore"})
+    names = {**dict(enumerate(cs.CITYSCAPES_CLASSES)), 255: "ignore"}
+    report = DataReport(root, "cityscapes", len(cs.CITYSCAPES_CLASSES), names)
     label_root = root / cs.LABEL_DIR
     if splits is None:
         splits = sorted(p.name for p in label_root.iterdir() if p.is_dir()) if label_root.is_dir() else []
