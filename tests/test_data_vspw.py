@@ -195,3 +195,28 @@ def test_dataloader_with_two_workers_streams_real_training_clips(shared_data):
         if step == 2:
             break
     assert digest(root) == before
+
+
+def test_datasets_built_from_the_config(synth):
+    from openvidseg.config.schema import DataConfig
+    from openvidseg.data import build_eval_dataset, build_train_dataset
+
+    cfg = DataConfig(dataset="synthetic", root=str(synth.root), split=str(synth.seen_file), crop_size=[32, 32],
+                     scale=64, ref_offsets=[-4, -2])
+    train = build_train_dataset(cfg, seed=3)
+    assert train.class_names == ("sky", "blue square", "yellow star") and train.seed == 3
+    assert train[0]["frames"].shape == (3, 3, 32, 32)
+    assert [v.name for v in build_eval_dataset(cfg).videos] == synth.videos["val"]
+    with pytest.raises(ConfigError, match="data.root is not set"):
+        build_train_dataset(DataConfig())
+    with pytest.raises(ConfigError, match="cannot be trained on"):
+        build_train_dataset(DataConfig(dataset="cityscapes", root=str(synth.root)))
+
+
+def test_importing_the_data_package_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, openvidseg.data; print(sorted(m for m in ('torch', 'av') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
