@@ -106,6 +106,10 @@ def test_padding_fills_images_with_zero_and_labels_with_255():
     assert out.shape == (64, 64, 3) and out_label.shape == (64, 64)
     assert (out[:30, :60] == 200).all() and (out[30:] == 0).all() and (out[:, 60:] == 0).all()
     assert (out_label[:30, :60] == 5).all() and (out_label[30:] == 255).all() and (out_label[:, 60:] == 255).all()
+    brighter = AugmentParams(resized=(30, 60), crop=(0, 30, 0, 60), flip=False,
+                             photometric=PhotometricParams(brightness=30.0, contrast=0.5, contrast_first=False))
+    (out,), _ = aug.apply([frame], label, brighter)
+    assert (out[:30, :60] == 115).all() and (out[30:] == 0).all()  # distortion first, then zero padding
 
 
 def test_augmentation_is_deterministic_under_a_seed():

@@ -124,7 +124,7 @@ class ClipAugmentation:
         return AugmentParams(resized=resized, crop=crop, flip=flip, photometric=photometric)
 
     def _geometry(self, array: np.ndarray, params: AugmentParams, is_mask: bool) -> np.ndarray:
-        """Resize + crop + flip + pad of one image (H, W, 3) or mask (H, W)."""
+        """Resize + crop + flip of one image (H, W, 3) or mask (H, W)."""
         y0, y1, x0, x1 = params.crop
         if is_mask:  # nearest on the whole mask (cheap), so the crop is exactly what `sample` checked
             out = resize_mask(array, params.resized)[y0:y1, x0:x1]
@@ -132,13 +132,14 @@ class ClipAugmentation:
             sy, sx = array.shape[0] / params.resized[0], array.shape[1] / params.resized[1]
             box = (x0 * sx, y0 * sy, x1 * sx, y1 * sy)  # the crop window in source coordinates
             out = np.asarray(Image.fromarray(array).resize((x1 - x0, y1 - y0), Image.BILINEAR, box=box))
-        if params.flip:
-            out = out[:, ::-1]
-        pad_h, pad_w = self.crop_size[0] - out.shape[0], self.crop_size[1] - out.shape[1]
-        if pad_h or pad_w:
-            pad = ((0, pad_h), (0, pad_w)) + (((0, 0),) if out.ndim == 3 else ())
-            out = np.pad(out, pad, constant_values=IGNORE_INDEX if is_mask else 0)
-        return np.ascontiguousarray(out)
+        return np.ascontiguousarray(out[:, ::-1] if params.flip else out)
+
+    def _pad(self, array: np.ndarray, value: int) -> np.ndarray:
+        """Pad bottom and right up to the crop size (crops of images smaller than it)."""
+        pad_h, pad_w = self.crop_size[0] - array.shape[0], self.crop_size[1] - array.shape[1]
+        if not (pad_h or pad_w):
+            return array
+        return np.pad(array, ((0, pad_h), (0, pad_w)) + (((0, 0),) if array.ndim == 3 else ()), constant_values=value)
 
     def apply(self, images: Sequence[np.ndarray], label: np.ndarray | None,
               params: AugmentParams) -> tuple[list[np.ndarray], np.ndarray | None]:
@@ -151,10 +152,10 @@ class ClipAugmentation:
             if label is not None and image.shape[:2] != label.shape:
                 raise DataError(f"frame of size {image.shape[:2]} does not match its clip's label {label.shape}")
             image = self._geometry(image, params, is_mask=False)
-            if params.photometric is not None:
+            if params.photometric is not None:  # before padding, as mmseg: the padding stays 0
                 image = apply_photometric(image, params.photometric)
-            out_images.append(image)
-        out_label = None if label is None else self._geometry(label, params, is_mask=True)
+            out_images.append(self._pad(image, 0))
+        out_label = None if label is None else self._pad(self._geometry(label, params, is_mask=True), IGNORE_INDEX)
         return out_images, out_label
 
     def __call__(self, images: Sequence[np.ndarray], label: np.ndarray,
