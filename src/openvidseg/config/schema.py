@@ -47,7 +47,7 @@ class DataConfig:
     random_frame: bool = True  # sample one far-away frame per clip for RFE
     reverse_prob: float = 0.5  # reverse the whole video with this probability (training)
     crop_size: List[int] = field(default_factory=lambda: [480, 480])  # (height, width)
-    scale: int = 1024  # base scale of the random resize (short side before the ratio)
+    scale: int = 1024  # random resize keeps the aspect ratio with long side = scale * ratio (mmseg img_scale=(scale, scale))
     ratio_range: List[float] = field(default_factory=lambda: [0.5, 2.0])
     cat_max_ratio: float = 0.75  # a crop may not be more than this share one class
     flip_prob: float = 0.5
