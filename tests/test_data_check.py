@@ -113,7 +113,7 @@ def test_cityscapes_check(tmp_path, capsys):
     root = fake_cityscapes(tmp_path / "cs", {"val": [("aachen", 119)]})
     report = check_dataset(root, kind="cityscapes")
     assert report.clean and report.splits["val"] == {"videos": 1, "frames": 30, "masks": 1}
-    assert report.pixels[0] == 16 and report.pixels[255] == 32 and report.class_names[13] == "car"
+    assert report.pixels[1] == 16 and report.pixels[255] == 32 and report.class_names[14] == "car"
     assert main(["data", "check", str(root), "--kind", "cityscapes"]) == 0
     assert "cityscapes dataset at" in capsys.readouterr().out.splitlines()[0]
     assert report.format().splitlines()[0].endswith("(19 classes)")

@@ -31,7 +31,7 @@ def fake_cityscapes(root: Path, snippets: dict[str, list[tuple[str, int]]], labe
     return root
 
 
-def test_snippets_label_the_20th_frame_with_train_ids(tmp_path):
+def test_snippets_label_the_20th_frame_with_dataset_ids(tmp_path):
     root = fake_cityscapes(tmp_path / "cs", {"val": [("aachen", 119), ("bonn", 40)]})
     data = CityscapesSequences(root, "val")
     assert data.class_names == CITYSCAPES_CLASSES and len(data.class_names) == 19
@@ -41,7 +41,8 @@ def test_snippets_label_the_20th_frame_with_train_ids(tmp_path):
     assert snippet.frame_names[19] == "aachen_000001_000119"
     assert int(snippet.frame(19)[0, 0, 0]) == 119 and int(snippet.frame(0)[0, 0, 0]) == 100  # references come before
     label = snippet.mask(19)
-    assert label.shape == SIZE and label[0, :6].tolist() == [0, 1, 13, 255, 18, 255]  # road, sidewalk, car, -, bicycle
+    # dataset ids = train id + 1: road, sidewalk, car, -, bicycle, -
+    assert label.shape == SIZE and label[0, :6].tolist() == [1, 2, 14, 255, 19, 255]
     with pytest.raises(DataError, match=r"frame 3 of Cityscapes snippet 'aachen_000001_000119' has no label: only frame 19"):
         snippet.mask(3)
     assert [i for i, _ in snippet] == list(range(30))
@@ -49,8 +50,8 @@ def test_snippets_label_the_20th_frame_with_train_ids(tmp_path):
 
 def test_label_lut_covers_the_19_classes():
     lut = label_id_lut()
-    assert sorted(set(lut.tolist()) - {255}) == list(range(19))
-    assert lut[[7, 24, 33, 0, 6, 34]].tolist() == [0, 11, 18, 255, 255, 255]
+    assert sorted(set(lut.tolist()) - {255}) == list(range(1, 20))
+    assert lut[[7, 24, 33, 0, 6, 34]].tolist() == [1, 12, 19, 255, 255, 255]
 
 
 def test_missing_context_frames_shorten_the_snippet_but_a_missing_labelled_frame_is_an_error(tmp_path):

@@ -29,7 +29,7 @@ class DataReport:
     root: Path
     kind: str
     num_classes: int
-    class_names: dict[int, str]  # id in the masks -> name (VSPW: 0 others, 1..N; Cityscapes: train ids)
+    class_names: dict[int, str]  # id in the masks -> name (VSPW: 0 others, 1..N; Cityscapes: train id + 1)
     splits: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> {"videos", "frames", "masks"}
     pixels: Counter = field(default_factory=Counter)  # id -> pixel count
     problems: list[str] = field(default_factory=list)
@@ -151,7 +151,7 @@ def check_vspw(root: str | Path, splits: list[str] | None = None, quick: bool = 
 def check_cityscapes(root: str | Path, splits: list[str] | None = None, quick: bool = False) -> DataReport:
     """Check Cityscapes gtFine labels and their leftImg8bit_sequence snippets (default: every gtFine split)."""
     root = Path(root).expanduser()
-    names = {**dict(enumerate(cs.CITYSCAPES_CLASSES)), 255: "ignore"}
+    names = {**{i + 1: n for i, n in enumerate(cs.CITYSCAPES_CLASSES)}, 255: "ignore"}
     report = DataReport(root, "cityscapes", len(cs.CITYSCAPES_CLASSES), names)
     label_root = root / cs.LABEL_DIR
     if splits is None:

@@ -5,9 +5,9 @@
 
 Each gtFine label defines one snippet: frames <frame> - 19 .. <frame> + 10 of its sequence, so the
 labelled frame is index 19 and reference frames come from the same snippet before it. Labels are
-mapped from the 34 labelIds to the 19 train ids (others -> 255), which are also the indices of the
-vocabulary `CITYSCAPES_CLASSES`: unlike VSPW's `.mask(i)` (raw dataset ids, 0 = others), a snippet's
-`.mask(i)` is already in vocabulary indices.
+mapped from the 34 labelIds to dataset ids 1..19 = train id + 1 (class `CITYSCAPES_CLASSES[id - 1]`,
+others -> 255), the same convention as VSPW's masks (classes from 1; 0 would be "others", unused
+here), so evaluation protocols apply to both datasets alike.
 """
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ _NAME = re.compile(r"^(?P<city>.+)_(?P<seq>\d+)_(?P<frame>\d+)$")
 
 
 def label_id_lut() -> np.ndarray:
-    """(256,) uint8: Cityscapes labelId -> train id 0..18, everything else -> 255."""
+    """(256,) uint8: Cityscapes labelId -> dataset id 1..19 (train id + 1), everything else -> 255."""
     table = np.full(256, IGNORE_INDEX, dtype=np.uint8)
     for label_id, train_id in CITYSCAPES_LABEL_TO_TRAIN_ID.items():
-        table[label_id] = train_id
+        table[label_id] = train_id + 1
     return table
 
 
@@ -56,7 +56,7 @@ def parse_label_name(path: Path) -> tuple[str, str, int]:
 
 class CityscapesSnippet(ImageFrames):
     """One snippet: `frame_names`, `len()`, `frame(i)` -> (H, W, 3) uint8, `labelled` = [index of the
-    labelled frame] (19 for a complete snippet), `mask(i)` -> (H, W) uint8 train ids (255 ignore) for a
+    labelled frame] (19 for a complete snippet), `mask(i)` -> (H, W) uint8 dataset ids (1..19, 255 ignore) for a
     labelled frame; `mask(i)` of any other frame raises DataError (Cityscapes labels one frame per snippet)."""
 
     def __init__(self, frame_paths: list[Path], label_path: Path, labelled_index: int, name: str):
@@ -68,7 +68,7 @@ class CityscapesSnippet(ImageFrames):
         self._valid = valid_label_ids()
 
     def mask(self, index: int) -> np.ndarray:
-        """(H, W) uint8 train ids of frame `index` (must be in `labelled`)."""
+        """(H, W) uint8 dataset ids (train id + 1) of frame `index` (must be in `labelled`)."""
         if index not in self.labelled:
             raise DataError(f"frame {index} of Cityscapes snippet '{self.name}' has no label: only frame "
                             f"{self.labelled[0]} ({self.label_path.name}) is labelled; iterate over `.labelled`")
@@ -80,7 +80,7 @@ class CityscapesSnippet(ImageFrames):
 class CityscapesSequences:
     """The labelled snippets of one Cityscapes split, as `.videos` (CityscapesSnippet records).
 
-    `class_names` = the 19 Cityscapes classes (the vocabulary; train id = index); `split` = every class seen.
+    `class_names` = the 19 Cityscapes classes (dataset id = index + 1); `split` = every class seen.
     Frames of a snippet missing on disk are skipped (a check reports them); a missing labelled frame
     raises DataError.
     """
