@@ -10,7 +10,7 @@ from openvidseg.errors import ConfigError
 def test_defaults_are_typed_dataclasses():
     cfg = load_config()
     assert isinstance(cfg, ExperimentConfig)
-    assert cfg.data.ref_offsets == [-9, -6, -3]
+    assert cfg.model.ref_offsets is None and cfg.data.crop_size == [480, 480]
     assert cfg.train.lr == pytest.approx(3e-6)
 
 
@@ -22,11 +22,11 @@ def test_every_packaged_preset_loads():
 
 
 def test_preset_composes_over_its_base_and_overrides_win():
-    cfg = load_config("ov2vss_vitb16_vspw", ["train.lr=1e-5", "data.ref_offsets=[-6,-3]", "model.use_stf=false"])
+    cfg = load_config("ov2vss_vitb16_vspw", ["train.lr=1e-5", "model.ref_offsets=[-6,-3]", "model.use_stf=false"])
     assert cfg.data.dataset == "vspw"  # from the base preset
     assert cfg.model.name == "ov2vss_vitb16"  # from the preset itself
     assert cfg.train.lr == pytest.approx(1e-5)
-    assert cfg.data.ref_offsets == [-6, -3]
+    assert cfg.model.ref_offsets == [-6, -3]
     assert cfg.model.use_stf is False
 
 
@@ -79,4 +79,4 @@ def test_saved_config_round_trips(tmp_path):
 
 def test_all_keys_lists_nested_keys():
     keys = all_keys()
-    assert {"model.name", "data.ref_offsets", "train.lr", "eval.protocol", "device"} <= set(keys)
+    assert {"model.name", "model.ref_offsets", "train.lr", "eval.protocol", "device"} <= set(keys)

@@ -202,8 +202,8 @@ def test_datasets_built_from_the_config(synth):
     from openvidseg.data import build_eval_dataset, build_train_dataset
 
     cfg = DataConfig(dataset="synthetic", root=str(synth.root), split=str(synth.seen_file), crop_size=[32, 32],
-                     scale=64, ref_offsets=[-4, -2])
-    train = build_train_dataset(cfg, seed=3)
+                     scale=64)
+    train = build_train_dataset(cfg, ref_offsets=[-4, -2], seed=3)
     assert train.class_names == ("sky", "blue square", "yellow star") and train.seed == 3
     assert train[0]["frames"].shape == (3, 3, 32, 32)
     assert [v.name for v in build_eval_dataset(cfg).videos] == synth.videos["val"]

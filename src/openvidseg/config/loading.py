@@ -25,7 +25,7 @@ def list_presets() -> list[str]:
 
 def load_config(preset: str | Path | None = None, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Build the typed config from a preset (packaged name or YAML path; may be None) and overrides
-    like `train.lr=1e-5` or `data.ref_offsets=[-6,-3]`."""
+    like `train.lr=1e-5` or `model.ref_offsets=[-6,-3]`."""
     cfg = OmegaConf.structured(ExperimentConfig)
     if preset is not None:
         cfg = _merge(cfg, _preset_tree(str(preset), ()), f"preset '{preset}'")

@@ -17,6 +17,8 @@ class ModelConfig:
     clip: Optional[str] = None  # hub id, local folder, checkpoint file or random:<size>; null = the variant's
     checkpoint: Optional[str] = None  # trained weights (.safetensors) to load after building
     templates: Optional[str] = None  # prompt templates: imagenet80 | single | path to a text file
+    ref_offsets: Optional[List[int]] = None  # reference frames relative to the target (OV2VSS: -9, -6, -3);
+    # training clips are sampled with the model's offsets, and checkpoints keep them
     clip_image_size: Optional[int] = None  # CLIP input size (ViT-B/16 at 384 gives a 24x24 grid)
     backbone: Optional[str] = None  # appearance backbone: clip | sam_vit_b | dinov2_small | dinov2_base | ...
     backbone_source: Optional[str] = None  # weights of a non-CLIP backbone: hub id, folder, or random
@@ -43,7 +45,6 @@ class DataConfig:
     val_split: str = "val"
     split: str = "ov2vss"  # seen/unseen split: ov2vss | all | path to a JSON list of seen class names
     class_names: str = "clean"  # clean ("handrail or fence") | raw ("handrail_or_fence")
-    ref_offsets: List[int] = field(default_factory=lambda: [-9, -6, -3])
     random_frame: bool = True  # sample one far-away frame per clip for RFE
     reverse_prob: float = 0.5  # reverse the whole video with this probability (training)
     crop_size: List[int] = field(default_factory=lambda: [480, 480])  # (height, width)

@@ -1,8 +1,11 @@
 """Build datasets and augmentation from a `DataConfig` (configs build modules; modules never read configs)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from openvidseg.config.schema import DataConfig
 from openvidseg.data.cityscapes import CityscapesSequences
+from openvidseg.data.sampling import DEFAULT_OFFSETS
 from openvidseg.data.transforms import ClipAugmentation
 from openvidseg.data.vspw import VSPWDataset
 from openvidseg.errors import ConfigError, DataError
@@ -22,13 +25,14 @@ def build_augmentation(cfg: DataConfig) -> ClipAugmentation:
                             cat_max_ratio=cfg.cat_max_ratio, flip_prob=cfg.flip_prob, photometric=cfg.photometric)
 
 
-def build_train_dataset(cfg: DataConfig, seed: int = 0) -> VSPWDataset:
-    """Training clips of `cfg.train_split`, augmented, with the seen/unseen split `cfg.split`."""
+def build_train_dataset(cfg: DataConfig, ref_offsets: Sequence[int] = DEFAULT_OFFSETS, seed: int = 0) -> VSPWDataset:
+    """Training clips of `cfg.train_split`, augmented, with the seen/unseen split `cfg.split`; clips hold
+    the reference frames at `ref_offsets` (the model's: empty for per-frame models)."""
     if cfg.dataset not in VSPW_LAYOUT_KINDS:
         raise ConfigError(f"data.dataset={cfg.dataset} cannot be trained on: use one of {', '.join(VSPW_LAYOUT_KINDS)} "
                           "(Cityscapes is used for zero-shot evaluation)")
     dataset = VSPWDataset(_root(cfg), cfg.train_split, split=cfg.split, class_names=cfg.class_names,
-                          ref_offsets=cfg.ref_offsets, random_frame=cfg.random_frame, reverse_prob=cfg.reverse_prob,
+                          ref_offsets=ref_offsets, random_frame=cfg.random_frame, reverse_prob=cfg.reverse_prob,
                           transform=build_augmentation(cfg), seed=seed)
     if len(dataset) == 0:
         raise DataError(f"split '{cfg.train_split}' of {cfg.root} has no labelled frames to train on")
@@ -42,4 +46,4 @@ def build_eval_dataset(cfg: DataConfig) -> VSPWDataset | CityscapesSequences:
     if cfg.dataset not in VSPW_LAYOUT_KINDS:
         raise ConfigError(f"unknown data.dataset '{cfg.dataset}': use vspw, synthetic or cityscapes")
     return VSPWDataset(_root(cfg), cfg.val_split, split=cfg.split, class_names=cfg.class_names,
-                       ref_offsets=cfg.ref_offsets, random_frame=cfg.random_frame, reverse_prob=0.0)
+                       random_frame=cfg.random_frame, reverse_prob=0.0)
