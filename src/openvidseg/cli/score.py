@@ -16,8 +16,7 @@ from pathlib import Path
 
 from openvidseg.data.classes import CLASS_NAME_FORMS
 from openvidseg.data.splits import PROTOCOLS
-
-CHART_NAME, REPORT_NAME = "per_class_iou.png", "report.md"
+from openvidseg.metrics.report import CHART_NAME, REPORT_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,22 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score missing predictions as misses (every scored pixel wrong) instead of stopping")
 
 
-def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
-    from openvidseg.errors import InputError
-
-    existing = [p for p in paths if p.exists()]
-    if existing and not overwrite:
-        raise InputError(f"{', '.join(map(str, existing))} already exists: choose another path or pass --overwrite")
-
-
 def run(args: argparse.Namespace) -> int:
+    from openvidseg.cli.outputs import refuse_existing
     from openvidseg.metrics.report import draw_per_class_chart, summary_table, write_metrics_json, write_report_md
     from openvidseg.metrics.scoring import score_predictions
 
     out = Path(args.out).expanduser() if args.out else None
     report_dir = Path(args.report).expanduser() if args.report else None
     outputs = ([out] if out else []) + ([report_dir / REPORT_NAME, report_dir / CHART_NAME] if report_dir else [])
-    _refuse_existing(outputs, args.overwrite)
+    refuse_existing(outputs, args.overwrite)
     result = score_predictions(args.pred, args.data, split=args.split, protocol=args.protocol,
                                split_def=args.split_def, class_names=args.class_names,
                                allow_missing=args.allow_missing, show_progress=sys.stderr.isatty())

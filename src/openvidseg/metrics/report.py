@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Mapping
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from openvidseg.metrics.result import ScoreResult
+from openvidseg.viz.fonts import default_font
 
 SEEN_COLOUR = (47, 98, 163)
 UNSEEN_COLOUR = (222, 118, 30)
@@ -86,20 +87,13 @@ def write_report_md(result: ScoreResult, path: str | Path, title: str = "Segment
     return path
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: a fixed bitmap font
-        return ImageFont.load_default()
-
-
 def draw_per_class_chart(result: ScoreResult, path: str | Path, title: str | None = None) -> Path:
     """A horizontal bar chart of per-class IoU (sorted, seen and unseen in two colours, values printed),
     readable for up to VSPW's 124 classes; written as PNG to `path`."""
     ranked = classes_by_iou(result)
     rows = [(name, iou) for name, iou in ranked if iou is not None]
     unscored = len(ranked) - len(rows)
-    font, small = _font(13), _font(11)
+    font, small = default_font(13), default_font(11)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = max([int(probe.textlength(name, font=font)) for name, _ in rows] + [60]) + 16
     row_h, top, bar_w, margin = 17, 70, 560, 12
@@ -136,3 +130,15 @@ def draw_per_class_chart(result: ScoreResult, path: str | Path, title: str | Non
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
     return path
+
+
+REPORT_NAME, CHART_NAME, METRICS_NAME = "report.md", "per_class_iou.png", "metrics.json"
+
+
+def write_reports(result: ScoreResult, folder: str | Path, title: str,
+                  settings: Mapping[str, object] | None = None) -> list[Path]:
+    """metrics.json, report.md and the per-class chart of one result, into `folder`."""
+    folder = Path(folder)
+    return [write_metrics_json(result, folder / METRICS_NAME),
+            write_report_md(result, folder / REPORT_NAME, title=title, settings=settings),
+            draw_per_class_chart(result, folder / CHART_NAME)]

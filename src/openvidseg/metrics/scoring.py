@@ -21,10 +21,8 @@ from openvidseg.data.splits import load_split
 from openvidseg.data.vspw_layout import MASK_DIR, check_root, dataset_classes, mask_path, split_videos
 from openvidseg.errors import DataError
 from openvidseg.metrics.result import ScoreResult
-from openvidseg.metrics.segmentation import SegmentationMetric
-from openvidseg.metrics.video_consistency import VideoConsistency
+from openvidseg.metrics.video_scores import VideoScores
 
-VC_WINDOWS = (8, 16)
 MAX_LISTED = 8  # file names shown in one message
 MAX_PROBLEMS = 20  # stop reading after this many bad prediction files
 
@@ -130,9 +128,7 @@ def score_predictions(pred_dir: str | Path, root: str | Path, split: str = "val"
     _announce_files(files, total, allow_missing, split, warn)
 
     gt_lut, pred_lut = evaluation.gt_lut(), evaluation.prediction_lut()  # (256,) uint8 tables
-    names = evaluation.split.names(evaluation.class_ids, class_names)
-    segmentation = SegmentationMetric(evaluation.num_classes, class_names=names, groups=evaluation.groups())
-    consistency = {n: VideoConsistency(n) for n in VC_WINDOWS}
+    scores = VideoScores(evaluation, class_names)
     missing, problems = set(files.missing), []
     progress = _progress_bar(total) if show_progress else None
     previous_threads = torch.get_num_threads()
@@ -141,8 +137,7 @@ def score_predictions(pred_dir: str | Path, root: str | Path, split: str = "val"
         for video, video_frames in frames.items():
             if len(problems) >= MAX_PROBLEMS:
                 break
-            for vc in consistency.values():
-                vc.start_video()
+            scores.start_video()
             for frame in video_frames:
                 pred_path = pred_dir / video / f"{frame}.png"
                 gt, pred, found = read_frame_pair(mask_path(root, video, frame),
@@ -154,27 +149,19 @@ def score_predictions(pred_dir: str | Path, root: str | Path, split: str = "val"
                     continue
                 gt_index = torch.from_numpy(gt_lut[gt])  # (H, W) uint8 class indices, 255 = not scored
                 pred_index = torch.from_numpy(pred_lut[pred])  # (H, W) uint8 class indices, 255 = a miss
-                segmentation.update(pred_index, gt_index)
-                for vc in consistency.values():
-                    vc.update(pred_index, gt_index)
+                scores.update(pred_index, gt_index)
                 if progress is not None:
                     progress.update(1)
-            for vc in consistency.values():
-                vc.end_video()
+            scores.end_video()
         if problems:
             more = f" (stopped after {MAX_PROBLEMS})" if len(problems) >= MAX_PROBLEMS else ""
             raise DataError(f"{len(problems)} bad files{more}: " + "; ".join(problems[:MAX_LISTED]) + ". Predictions "
                             f"must be single-channel PNGs of the masks' size holding ids 0..{len(classes)} or 255")
-        consistency_scores = {n: vc.compute() for n, vc in consistency.items()}
-        segmentation_result = segmentation.compute()
+        return scores.result(split)
     finally:
         torch.set_num_threads(previous_threads)
         if progress is not None:
             progress.close()
-    return ScoreResult.from_metrics(
-        segmentation_result, consistency_scores, protocol=evaluation.name, class_names=class_names, split=split,
-        split_def=split_def, num_frames=total, num_videos=len(frames),
-    )
 
 
 def _progress_bar(total: int):

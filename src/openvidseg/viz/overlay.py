@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from openvidseg.viz.fonts import default_font
 from openvidseg.viz.palette import png_palette
 
 NO_CLASS = 255
@@ -31,20 +32,13 @@ def blend(frame: np.ndarray, labels: np.ndarray, colors: np.ndarray, alpha: floa
     return painted.round().clip(0, 255).astype(np.uint8)
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
-
-
 def draw_legend(image: np.ndarray, entries: Sequence[tuple[str, Sequence[int]]]) -> np.ndarray:
     """Draw a legend (a colour swatch and name per entry) in the top-left corner of an (H, W, 3) image."""
     if not entries:
         return image
     height, width = image.shape[:2]
     size = max(10, min(28, height // 30))
-    font, pad = _font(size), max(2, size // 4)
+    font, pad = default_font(size), max(2, size // 4)
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas, "RGBA")
     rows = entries[: max(1, (height - 2 * pad) // (size + pad))]  # as many as fit
