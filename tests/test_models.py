@@ -109,6 +109,20 @@ def test_p2t_token_count_follows_the_configured_ratios():
     assert P2TPooling(8, (3, 5))(x).shape == (1, 100 + 36, 8)  # the public code ignored the config here
 
 
+@pytest.mark.parametrize("attention", ["qq", "kk", "vv", "qq+kk", "standard"])
+def test_dense_clip_last_block_modes(attention):
+    model = create_model("dense_clip_tiny", attention=attention).eval()
+    frames, _ = clip_batch(batch=1, steps=1)
+    with torch.no_grad():
+        logits = model(frames, CLASSES)["logits"]
+    assert logits.shape == (1, 5, 64, 96) and torch.isfinite(logits).all()
+    if attention == "standard":  # CLIP's own last block: the projected final tokens of the CLIP wrapper
+        clip = model.clip
+        window = clip.preprocess(frames[:, 0], model.working_size(64, 96))[..., :64, :64]
+        expected = torch.nn.functional.normalize(clip.dense_features(window).embeddings, dim=1)
+        torch.testing.assert_close(model._window_embeddings(window), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_public_code_flags_build_and_run():
     model = create_model("ov2vss_tiny", raw_dot_attention=True, aggregation="linear").eval()
     frames, random_frame = clip_batch(batch=1)

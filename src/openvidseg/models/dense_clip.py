@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from openvidseg.clip import ClipModel, load_clip
 from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegmenter
 
-ATTENTION_MODES = ("qq", "kk", "vv", "qq+kk")
+ATTENTION_MODES = ("qq", "kk", "vv", "qq+kk", "standard")
 
 
 class DenseClip(VideoSegmenter):
@@ -56,8 +56,12 @@ class DenseClip(VideoSegmenter):
 
     def _window_embeddings(self, pixels: torch.Tensor) -> torch.Tensor:
         """CLIP-normalised windows (N, 3, win, win) -> normalised dense embeddings (N, D, g, g)."""
-        tokens, _ = self.clip.forward_tokens(pixels, stop_after=self.clip.num_layers - 1)
-        dense = self.clip.project_tokens(self._last_block(tokens)[:, 1:])
+        if self.attention == "standard":
+            tokens, _ = self.clip.forward_tokens(pixels)
+        else:
+            tokens, _ = self.clip.forward_tokens(pixels, stop_after=self.clip.num_layers - 1)
+            tokens = self._last_block(tokens)
+        dense = self.clip.project_tokens(tokens[:, 1:])
         grid = self.window // self.clip.patch_size
         return F.normalize(dense, dim=-1).transpose(1, 2).reshape(pixels.shape[0], -1, grid, grid)
 
