@@ -212,3 +212,31 @@ def test_nan_guard_names_the_step_and_the_values():
     assert err.value.step == 7
     with pytest.raises(NonFiniteLossError, match="infinite at step 2"):
         check_finite_losses({"loss": float("inf")}, step=2, max_iters=10)
+
+
+class _EpochItems(torch.utils.data.Dataset):
+    """Item i of epoch e is 100 e + i: shows which epoch a DataLoader worker saw."""
+
+    def __init__(self, size: int):
+        self.size, self.epoch = size, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> dict:
+        return {"value": torch.tensor(100 * self.epoch + index)}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_batch_stream_resumes_mid_epoch_and_sets_each_epoch(workers):
+    from openvidseg.engine.sampler import train_batches
+
+    sampler = GlobalBatchSampler(10, batch_size=2, seed=1)  # 5 steps per epoch
+    stream = train_batches(_EpochItems(10), sampler, start_step=3, num_workers=workers)
+    got = [next(stream)["value"].tolist() for _ in range(4)]  # steps 3, 4 of epoch 0, then 0, 1 of epoch 1
+    expected = [sampler.step_micro_batches(s)[0] for s in (3, 4)] + \
+               [[100 + i for i in sampler.step_micro_batches(s)[0]] for s in (5, 6)]
+    assert got == expected

@@ -153,3 +153,6 @@ def test_an_output_folder_holding_a_run_is_refused_unless_told(data_root, tmp_pa
     assert "contradict" in capsys.readouterr().err
     assert main([*args[:4], "--overwrite", *args[4:], "train.max_iters=3"]) == 0
     assert sorted(losses(out / "log.jsonl")) == [1, 2, 3] and (out / "notes.txt").read_text() == "mine"
+    (out / "model.safetensors").unlink()  # as if killed after the last checkpoint, before the final model
+    assert main([*args[:4], "--resume", *args[4:], "train.max_iters=3"]) == 0
+    assert (out / "model.safetensors").is_file() and sorted(losses(out / "log.jsonl")) == [1, 2, 3]

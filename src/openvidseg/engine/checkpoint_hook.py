@@ -46,6 +46,12 @@ class CheckpointHook(HookBase):
                 "sampler": self.sampler.state_dict(trainer.iter), "rng": gathered_rng_states(),
                 "world_size": world_size()}
 
+    def before_train(self) -> None:
+        """A run resumed from its last step's checkpoint (killed before writing the final model) writes it now."""
+        trainer = self.trainer
+        if trainer.iter >= trainer.max_iters and is_main_process() and not self.final_model.is_file():
+            write_model(trainer.module, self.final_model, {**self.info, "iteration": trainer.iter})
+
     def after_step(self) -> None:
         trainer = self.trainer
         last = trainer.iter == trainer.max_iters

@@ -57,8 +57,8 @@ class LoggingHook(HookBase):
         self.step_seconds += trainer.last_step_seconds
         self.data_seconds += trainer.last_data_seconds
         if self.bar is not None:
-            self.bar.update(1)
             self.bar.set_postfix(loss=f"{trainer.last_losses.get('loss', float('nan')):.4f}", refresh=False)
+            self.bar.update(1)
         if not is_due(trainer.iter, self.interval, trainer.max_iters):
             return
         elapsed = time.perf_counter() - self.window_start

@@ -7,6 +7,7 @@ train, an output folder holding another run), so a refused run leaves no trace.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,11 +124,14 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
 
     wrapped = model
     if world_size() > 1:
+        # DDP compares gradient strides with its buckets' even along size-1 dimensions (a conv over a single
+        # input channel) and warns of a layout difference that costs nothing here
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
         wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                           find_unused_parameters=cfg.train.find_unused_parameters)
-    log = EventLog(output, enabled=is_main_process(), purge_after=start if latest else None)
+    log = EventLog(output, enabled=is_main_process(), purge_after=start if resume else None)
     logger = LoggingHook(log, cfg.train.log_interval, progress=progress)
-    info = {"train_class_names": list(train_set.class_names), "config_output_dir": str(output)}
+    info = {"train_class_names": list(train_set.class_names)}
     hooks: list[HookBase] = [logger, CheckpointHook(manager, sampler, cfg.train.checkpoint_interval,
                                                    output / FINAL_MODEL, info)]
     evaluation = None
@@ -158,6 +162,7 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
         trainer.train()
     finally:
         log.close()
+    barrier()  # every process waits for the main one's final writes (and leaves the group together)
     logger.message(f"wrote {output / FINAL_MODEL}")
     return TrainSummary(output, output / FINAL_MODEL, start, cfg.train.max_iters, trainer.last_losses,
                         evaluation.results if evaluation else [])
