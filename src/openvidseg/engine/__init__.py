@@ -1,32 +1,11 @@
-"""Training and evaluation machinery: the train loop and its hooks, optimizer groups, learning-rate
-schedule, mixed precision, the global-batch sampler, checkpoints, the event log, the evaluator and
-distributed helpers. `run_training(cfg)` runs a whole training from a config.
+"""Training and evaluation machinery, one concept per module:
 
-Names are imported on first use, so `import openvidseg.engine` stays light.
+    training.run_training(cfg)   a whole training run from a config (what `openvidseg train` calls)
+    trainer.Trainer              the train loop; hooks.HookBase for what runs around its steps
+    logging_hook, checkpoint_hook, eval_hook   the built-in hooks
+    optimizer, lr_schedule, precision, sampler, checkpoint, event_log, rng, nan_guard, run_folder
+    evaluator.evaluate           scores of a model over a dataset's videos
+    distributed                  process-group setup that reads torchrun's environment
+
+Import from the modules (`from openvidseg.engine.trainer import Trainer`); this package imports nothing.
 """
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-_LAZY = {
-    "Trainer": "openvidseg.engine.trainer",
-    "HookBase": "openvidseg.engine.hooks",
-    "run_training": "openvidseg.engine.training",
-    "TrainSummary": "openvidseg.engine.training",
-    "evaluate": "openvidseg.engine.evaluator",
-    "CheckpointManager": "openvidseg.engine.checkpoint",
-    "GlobalBatchSampler": "openvidseg.engine.sampler",
-    "PolyWarmupSchedule": "openvidseg.engine.lr_schedule",
-    "MixedPrecision": "openvidseg.engine.precision",
-    "build_optimizer": "openvidseg.engine.optimizer",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'openvidseg.engine' has no attribute '{name}'")
-
-
-__all__ = list(_LAZY)
