@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
 import torch.distributed as dist
+from torch import nn
 
-from openvidseg.engine.checkpoint import CheckpointManager, load_training_state, write_model
+from openvidseg.engine.checkpoint import MODEL_NAME, CheckpointManager, load_training_state, write_model
 from openvidseg.engine.distributed import is_distributed, is_main_process, rank, world_size
 from openvidseg.engine.hooks import HookBase, is_due
+from openvidseg.engine.lr_schedule import PolyWarmupSchedule
+from openvidseg.engine.precision import MixedPrecision
 from openvidseg.engine.rng import rng_state, set_rng_state
 from openvidseg.engine.sampler import GlobalBatchSampler
 from openvidseg.errors import TrainingError
@@ -65,19 +69,20 @@ class CheckpointHook(HookBase):
                 write_model(trainer.module, self.final_model, info)
 
 
-def restore(trainer_parts: dict[str, Any], checkpoint: str | Path, sampler: GlobalBatchSampler) -> tuple[int, list[str]]:
-    """Load a checkpoint into a fresh run's parts ("module", "optimizer", "schedule", "precision") and this
-    process's RNG state. Returns (steps done, warnings about settings that differ from the saved run)."""
+def restore(checkpoint: str | Path, *, module: nn.Module, optimizer: torch.optim.Optimizer,
+            schedule: PolyWarmupSchedule, precision: MixedPrecision, sampler: GlobalBatchSampler) -> tuple[int, list[str]]:
+    """Load a checkpoint into a fresh run's model, optimizer, schedule and gradient scaler, and this process's
+    RNG state. Returns (steps done, warnings about settings that differ from the saved run)."""
     state = load_training_state(checkpoint)
-    load_weights(trainer_parts["module"], Path(checkpoint) / "model.safetensors")
+    load_weights(module, Path(checkpoint) / MODEL_NAME)
     try:
-        trainer_parts["optimizer"].load_state_dict(state["optimizer"])
+        optimizer.load_state_dict(state["optimizer"])
     except (ValueError, KeyError) as err:
         raise TrainingError(f"the optimizer state in {checkpoint} does not fit this model's parameter groups ({err}): "
                             "resume with the config the run was started with") from err
     notes = [f"schedule setting {k} differs from the checkpoint's (the config's value is used)"
-             for k in trainer_parts["schedule"].load_state_dict(state["schedule"])]
-    trainer_parts["precision"].load_state_dict(state.get("scaler") or {})
+             for k in schedule.load_state_dict(state["schedule"])]
+    precision.load_state_dict(state.get("scaler") or {})
     changed = sampler.differences(state["sampler"])
     if changed:
         notes.append(f"the data order differs from the interrupted run's ({', '.join(changed)} changed)")

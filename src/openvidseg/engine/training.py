@@ -116,8 +116,8 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
                                   min_lr=cfg.train.min_lr)
     start, notes = 0, [f"config key {k} differs from the interrupted run's" for k in differences]
     if latest is not None:
-        parts = {"module": model, "optimizer": optimizer, "schedule": schedule, "precision": precision}
-        start, restore_notes = restore(parts, latest, sampler)
+        start, restore_notes = restore(latest, module=model, optimizer=optimizer, schedule=schedule,
+                                       precision=precision, sampler=sampler)
         notes += restore_notes
     else:
         seed_everything(cfg.train.seed + rank())  # each process its own stream for anything random in a step
