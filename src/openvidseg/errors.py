@@ -30,3 +30,8 @@ class DataError(OpenVidSegError):
 
 class InputError(OpenVidSegError):
     """A bad argument: an empty or duplicate class name, an unknown model, an output that exists, ..."""
+
+
+class TrainingError(OpenVidSegError):
+    """A training run that cannot start or go on: nothing to train, a loss that became NaN/inf, a
+    checkpoint that does not fit the run."""

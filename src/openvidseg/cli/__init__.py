@@ -17,6 +17,7 @@ COMMANDS = {
     "info": "openvidseg.cli.info",
     "data": "openvidseg.cli.data",
     "score": "openvidseg.cli.score",
+    "train": "openvidseg.cli.train",
     "eval": "openvidseg.cli.eval",
 }
 

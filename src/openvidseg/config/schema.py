@@ -6,7 +6,7 @@ Model options left at null keep the registered variant's default, so a preset na
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 
 @dataclass
@@ -36,6 +36,21 @@ class ModelConfig:
 
 
 @dataclass
+class SyntheticDataConfig:
+    """How a `data.dataset: synthetic` set is generated into data.root when it is absent (see
+    `openvidseg.data.synthetic.write_synthetic_vspw`)."""
+
+    class_names: List[str] = field(default_factory=lambda: ["sky", "grass", "red circle", "blue square",
+                                                             "green triangle", "yellow star"])
+    num_stuff: int = 2  # the first N classes are textured "stuff" backgrounds, the rest moving "things"
+    seen_classes: Optional[List[str]] = None  # also write seen_classes.json (use data.split=<root>/seen_classes.json)
+    splits: Dict[str, int] = field(default_factory=lambda: {"train": 4, "val": 2})  # videos per split
+    num_frames: int = 12
+    size: List[int] = field(default_factory=lambda: [64, 96])  # (height, width)
+    seed: int = 0
+
+
+@dataclass
 class DataConfig:
     """Where the data is, how classes are split and named, and how clips are sampled and augmented."""
 
@@ -54,31 +69,33 @@ class DataConfig:
     flip_prob: float = 0.5
     photometric: bool = True
     test_short_side: int = 480  # evaluation resize: keep aspect ratio, this short side
-    batch_size: int = 1  # clips per process and step
+    batch_size: int = 1  # clips per process and micro-batch (global batch = batch_size x accumulation x processes)
     num_workers: int = 2
+    synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)  # dataset: synthetic only
 
 
 @dataclass
 class TrainConfig:
     """Optimisation, precision, checkpoints and logging."""
 
-    max_iters: int = 100_000
+    max_iters: int = 100_000  # optimiser steps
     lr: float = 3e-6  # backbone learning rate; the head gets lr * head_lr_mult
     head_lr_mult: float = 10.0
     weight_decay: float = 0.01  # none on norms and biases
     warmup_iters: int = 1500
     warmup_ratio: float = 1e-6  # linear warm-up starts at lr * warmup_ratio
     poly_power: float = 0.9
-    min_lr: float = 0.0
-    accumulation: int = 4  # gradient accumulation steps per optimiser step
+    min_lr: float = 0.0  # the poly decay ends here (for every parameter group)
+    accumulation: int = 4  # micro-batches per optimiser step (gradient accumulation)
     grad_clip: Optional[float] = None  # max gradient norm; null = no clipping
     precision: str = "fp32"  # fp32 | bf16 | fp16 (fp16 uses a gradient scaler, GPU only)
     seed: int = 0
     log_interval: int = 50
-    eval_interval: int = 5000  # 0 = no periodic evaluation
-    checkpoint_interval: int = 5000
-    keep_checkpoints: int = 3
+    eval_interval: int = 5000  # evaluate on data.val_split every N steps and at the end; 0 = never
+    checkpoint_interval: int = 5000  # a full checkpoint every N steps (and at the end)
+    keep_checkpoints: int = 3  # newest checkpoints kept; 0 = keep all
     resume: bool = False  # continue the run in output_dir from its latest checkpoint
+    find_unused_parameters: bool = False  # DDP: set when some trainable parameters get no gradient (e.g. aux_weight=0)
 
 
 @dataclass

@@ -39,6 +39,8 @@ _LAZY = {
     "build_augmentation": "openvidseg.data.build",
     "build_eval_dataset": "openvidseg.data.build",
     "build_train_dataset": "openvidseg.data.build",
+    "prepare_dataset": "openvidseg.data.build",
+    "ensure_synthetic_vspw": "openvidseg.data.synthetic_folder",
 }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from openvidseg.config.schema import DataConfig
 from openvidseg.data.cityscapes import CityscapesSequences
 from openvidseg.data.sampling import DEFAULT_OFFSETS
+from openvidseg.data.synthetic_folder import ensure_synthetic_vspw
 from openvidseg.data.transforms import ClipAugmentation
 from openvidseg.data.vspw import VSPWDataset
 from openvidseg.errors import ConfigError, DataError
@@ -16,7 +17,21 @@ VSPW_LAYOUT_KINDS = ("vspw", "synthetic")  # a synthetic dataset is written in t
 def _root(cfg: DataConfig) -> str:
     if not cfg.root:
         raise ConfigError("data.root is not set: pass data.root=/path/to/VSPW_480p (or your dataset folder)")
+    if cfg.dataset == "synthetic":
+        prepare_dataset(cfg)
     return cfg.root
+
+
+def prepare_dataset(cfg: DataConfig) -> None:
+    """Generate a `synthetic` dataset into data.root when it is absent (other kinds: nothing to do).
+    Safe to call from several processes at once."""
+    if cfg.dataset != "synthetic":
+        return
+    if not cfg.root:
+        raise ConfigError("data.root is not set: the synthetic set is generated there (e.g. data.root=runs/synthetic)")
+    s = cfg.synthetic
+    ensure_synthetic_vspw(cfg.root, class_names=s.class_names, splits=s.splits, num_frames=s.num_frames, size=s.size,
+                          seed=s.seed, num_stuff=s.num_stuff, seen_classes=s.seen_classes)
 
 
 def build_augmentation(cfg: DataConfig) -> ClipAugmentation:

@@ -41,3 +41,16 @@ def init_distributed(device: torch.device) -> bool:
 def barrier() -> None:
     if is_distributed():
         dist.barrier()
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group, if this process joined one."""
+    if is_distributed():
+        dist.destroy_process_group()
+
+
+def local_device(device: torch.device) -> torch.device:
+    """`device` with this process's GPU index filled in (cuda -> cuda:<current device>); others as given."""
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device

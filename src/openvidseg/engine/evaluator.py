@@ -78,9 +78,9 @@ def evaluate(
         raise ConfigError(f"unknown evaluation mode '{mode}': use {' or '.join(MODES)}")
     vocabulary = protocol.vocabulary(class_name_form)
     kwargs = dict(device=device, precision=precision, short_side=short_side)
+    was_training = model.training  # before the predictor switches the model to eval mode
     predictor = (ClipPredictor(model, vocabulary, **kwargs) if mode == "clip" else
                  VideoPredictor(model, vocabulary, memory_interval=memory_interval, **kwargs))
-    was_training = model.training
     scores = VideoScores(protocol, class_name_form)
     gt_lut, id_lut = protocol.gt_lut(), prediction_id_lut(protocol)
     mine = list(videos)[rank():: world_size()]  # each process its share of the videos
