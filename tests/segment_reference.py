@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
+from test_data_video import write_video  # noqa: F401  (PyAV writer shared with the video tests)
 
 CLASSES = ["red wall", "blue sky", "green ball"]
 
@@ -24,30 +25,6 @@ def scene(n: int, height: int = 64, width: int = 96) -> list[np.ndarray]:
         frame[height // 4 : height // 4 + 16, left : left + 16] = (40, 200, 40)
         frames.append(frame)
     return frames
-
-
-def can_encode(codec: str, pix_fmt: str) -> bool:
-    try:
-        return pix_fmt in [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
-    except Exception:
-        return False
-
-
-def write_video(path: Path, frames: list[np.ndarray], rate: int = 25, codec: str = "libx264",
-                pix_fmt: str = "yuv420p", fmt: str = "rgb24", options: dict | None = None) -> Path:
-    """Encode frames ((H, W, 3) rgb24, (H, W, 4) rgba or (H, W) gray) with PyAV."""
-    if not can_encode(codec, pix_fmt):
-        pytest.skip(f"this PyAV/FFmpeg build cannot encode {pix_fmt} with {codec}")
-    height, width = frames[0].shape[:2]
-    with av.open(str(path), "w", options=options or {}) as container:
-        stream = container.add_stream(codec, rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format=fmt)):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def read_masks(folder: Path) -> list[np.ndarray]:

@@ -120,7 +120,7 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(video, tmp_path, monkeyp
     # bit-reproducible between runs (even of identical frames), so the decoded videos are compared closely
     assert encoded[str(cut / "overlay.mp4")] == encoded[str(whole / "overlay.mp4")]
     overlay_cut, overlay_whole = decode(cut / "overlay.mp4")[0], decode(whole / "overlay.mp4")[0]
-    assert len(overlay_cut) == 20 and all(np.abs(a - b.astype(int)).mean() < 2 for a, b in zip(overlay_cut, overlay_whole))
+    assert len(overlay_cut) == 20 and all(np.abs(a - b.astype(int)).mean() < 4 for a, b in zip(overlay_cut, overlay_whole))
 
 
 def test_resume_skips_complete_outputs_and_refuses_other_settings(video, tmp_path, monkeypatch, capsys):
