@@ -10,7 +10,7 @@ of pixels, frames present, first and last appearance; frame count, fps, size; th
 
 The default model is the training-free dense_clip_vitb16 on CLIP openai/clip-vit-base-patch16 (offline,
 pass a local copy with --clip PATH). --size is the short side frames are resized to for the model
-(default: 448 for the dense_clip models, 480 for the trained ViT-B/16 models, 64 for the tiny test models).
+(default: the model's own, 448 for the dense_clip models and 480 for the ov2vss/frame ViT-B/16 models).
 
 Ctrl-C stops cleanly: what was written is kept and summary.json says "complete": false. --resume
 skips complete outputs and continues incomplete ones at their first missing mask (the overlay and the
