@@ -11,7 +11,8 @@ from --clip, e.g. a folder made by ../shared/tools/make_random_clip.py, or rando
 - a generated --long-frames video (224x224, moving shapes) with dense_clip_vitb16 at --size 224 (a single
   CLIP window per frame, the least work this model can do), to show that memory stays flat.
 frames/s is measured inside the segmentation loop (decoding, model, mask PNGs, overlay encoding); the
-peak resident memory (ru_maxrss) is taken after the first frame, after frame 100 and at the end.
+peak resident memory (ru_maxrss) is taken after the first frame, after frame 100 and at the end; the last
+column is the resident memory once the command has returned (model and buffers released).
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def main() -> None:
     print(f"openvidseg segment, CPU, {args.threads} torch threads, CLIP {clip[1]} (random weights), {len(CLASSES.split(','))} "
           "classes; masks + overlay.mp4 + summary written\n")
     print("| input | frames | frame size | model | --size | frames/s | peak RSS after frame 1 MiB | "
-          "after frame 100 MiB | at the end MiB | RSS at the end MiB |")
+          "after frame 100 MiB | at the end MiB | RSS once the command returned MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         rows = []

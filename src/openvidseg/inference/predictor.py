@@ -83,7 +83,8 @@ class _Inference:
 
 class VideoPredictor(_Inference):
     """Streaming inference with bounded memory. Call `step(frame)` per frame in order (or iterate
-    `run(frames)`), and `reset()` between videos.
+    `run(frames)`), and `reset()` between videos. To continue a video at frame r, pass frames 0..r-1 to
+    `warm_up` first (only those `needs_frame` names are encoded).
 
     frame: (H, W, 3) uint8 RGB array or (3, H, W) tensor. short_side: frames are resized to this short
     side for the model (None = as given); class maps come back at the frame's own size.
