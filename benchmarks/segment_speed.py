@@ -1,7 +1,7 @@
 """Speed and memory of `openvidseg segment` (masks + overlay + summary written); prints a table.
 
 Usage: python benchmarks/segment_speed.py [--clip /tmp/clip-b16] [--video ../shared/data/videos/bedroom.mp4]
-           [--threads 2] [--long-frames 2000] [--quick]
+           [--threads 1] [--long-frames 2000] [--quick]
 
 Rows (each a fresh process running `python -m openvidseg segment ...`, CLIP ViT-B/16 with random weights
 from --clip, e.g. a folder made by ../shared/tools/make_random_clip.py, or random:vit-b-16):
@@ -88,7 +88,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", default="/tmp/clip-b16", help="CLIP ViT-B/16 source (default: /tmp/clip-b16)")
     ap.add_argument("--video", default=str(REPO.parent / "shared" / "data" / "videos" / "bedroom.mp4"))
-    ap.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (default: 1; on a shared 2-core VM a second one made ViT-B/16 slower)")
     ap.add_argument("--head-frames", type=int, default=20, help="frames of the real video at default sizes (default: 20)")
     ap.add_argument("--long-frames", type=int, default=2000, help="length of the generated video (default: 2000)")
     ap.add_argument("--quick", action="store_true", help="tiny models and 120 generated frames (a check of the script)")
