@@ -19,6 +19,8 @@ _LAZY = {
     "create_model": "openvidseg.models",
     "list_models": "openvidseg.models",
     "OpenVidSegError": "openvidseg.errors",
+    "segment_video": "openvidseg.inference.segment",
+    "write_segmentation": "openvidseg.inference.outputs",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -27,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from openvidseg.clip import ClipModel, load_clip
     from openvidseg.config import load_config
     from openvidseg.errors import OpenVidSegError
+    from openvidseg.inference.outputs import write_segmentation
+    from openvidseg.inference.segment import segment_video
     from openvidseg.models import create_model, list_models
 
 

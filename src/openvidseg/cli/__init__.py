@@ -14,6 +14,7 @@ from openvidseg import __version__
 
 # sub-command -> module; the order is the order shown by --help
 COMMANDS = {
+    "segment": "openvidseg.cli.segment",
     "info": "openvidseg.cli.info",
     "data": "openvidseg.cli.data",
     "score": "openvidseg.cli.score",

@@ -3,8 +3,9 @@ where class names are compositions of attribute words ("red circle", "blue star"
 classes are new combinations of attributes every seen class has taught.
 
 Split over compositions: with colours c_i and shapes s_j, the unseen classes are the "diagonal"
-(c_i, s_{i + shift}) pairs, one per colour and one per shape; every other pair, and every texture
-("stuff"), is seen. Nuisances where temporal context helps: some frames are heavily corrupted (noise,
+(c_i, s_{i + shift}) pairs, one per colour and one per shape; every other pair, and every grey ground
+("stuff": gravel, tiles, fence), is seen. Every shape also has its own fill pattern (solid, stripes,
+checks, dots), so each patch of an object shows both of its attributes, as parts of real objects do. Nuisances where temporal context helps: some frames are heavily corrupted (noise,
 blur, or a dropped frame shown as a flat grey image) while their ground truth stays the true scene;
 their (video, frame) list is written to `corrupted.json`.
 """
@@ -29,7 +30,8 @@ class WorldSpec:
 
     colours: tuple[str, ...] = ("red", "green", "blue", "yellow")
     shapes: tuple[str, ...] = ("circle", "square", "triangle", "star")
-    textures: tuple[str, ...] = ("stripes", "checker", "dots")
+    fills: tuple[str, ...] = ("flat", "stripes", "checker", "dots")  # one per shape
+    grounds: tuple[tuple[str, str], ...] = (("gravel", "noise"), ("tiles", "checker"), ("fence", "stripes"))
     unseen_shift: int = 3  # unseen = (colour i, shape i + shift)
     train_videos: int = 24
     val_videos: int = 8
@@ -48,8 +50,8 @@ class WorldSpec:
         return {(c, self.shapes[(i + self.unseen_shift) % n]) for i, c in enumerate(self.colours)}
 
     def class_names(self) -> tuple[str, ...]:
-        """Stuff (textures) first, then every colour x shape composition."""
-        return tuple(self.textures) + tuple(f"{c} {s}" for c, s in self.things())
+        """Stuff (grounds) first, then every colour x shape composition."""
+        return tuple(name for name, _ in self.grounds) + tuple(f"{c} {s}" for c, s in self.things())
 
     def seen_names(self) -> list[str]:
         unseen = {f"{c} {s}" for c, s in self.unseen_pairs()}
@@ -57,14 +59,15 @@ class WorldSpec:
 
     def styles(self) -> tuple[ClassStyle, ...]:
         greys = ((150, 150, 160), (110, 120, 110), (170, 160, 140), (90, 95, 105))
-        stuff = [ClassStyle("stuff", greys[i % len(greys)], texture=t) for i, t in enumerate(self.textures)]
-        return tuple(stuff) + tuple(ClassStyle("thing", COLOURS[c], shape=s) for c, s in self.things())
+        stuff = [ClassStyle("stuff", greys[i % len(greys)], texture=t) for i, (_, t) in enumerate(self.grounds)]
+        fill = dict(zip(self.shapes, self.fills))
+        return tuple(stuff) + tuple(ClassStyle("thing", COLOURS[c], shape=s, texture=fill[s]) for c, s in self.things())
 
     def key(self) -> str:
         """A short stable name for caches."""
         import hashlib
 
-        text = json.dumps([self.colours, self.shapes, self.textures, self.unseen_shift, self.train_videos,
+        text = json.dumps([self.colours, self.shapes, self.fills, self.grounds, self.unseen_shift, self.train_videos,
                            self.val_videos, self.num_frames, self.size, self.corrupt_prob,
                            self.objects_per_video, self.seed])
         return hashlib.sha1(text.encode()).hexdigest()[:10]

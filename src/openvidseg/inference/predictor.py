@@ -83,7 +83,8 @@ class _Inference:
 
 class VideoPredictor(_Inference):
     """Streaming inference with bounded memory. Call `step(frame)` per frame in order (or iterate
-    `run(frames)`), and `reset()` between videos.
+    `run(frames)`), and `reset()` between videos. To continue a video at frame r, pass frames 0..r-1 to
+    `warm_up` first (only those `needs_frame` names are encoded).
 
     frame: (H, W, 3) uint8 RGB array or (3, H, W) tensor. short_side: frames are resized to this short
     side for the model (None = as given); class maps come back at the frame's own size.
@@ -151,6 +152,37 @@ class VideoPredictor(_Inference):
     def memory_index_for(self, t: int) -> int:
         """The long-range frame frame t is decoded with (0 for t <= N, then N, 2N, ...)."""
         return 0 if t <= self.memory_interval else ((t - 1) // self.memory_interval) * self.memory_interval
+
+    def needs_frame(self, t: int, resume_at: int) -> bool:
+        """Whether frame t (< resume_at) affects the predictions from frame `resume_at` on: a reference
+        frame, the long-range frame, or any frame when probabilities are smoothed over time."""
+        if self.smoothing > 0:
+            return True
+        in_history = self.history_length > 0 and t >= resume_at - self.history_length
+        return in_history or (self.model.uses_random_frame and t == self.memory_index_for(resume_at))
+
+    @torch.inference_mode()
+    def warm_up(self, frame: np.ndarray | torch.Tensor | None, resume_at: int) -> None:
+        """Move past frame `self.index` without predicting it, keeping only what frames from `resume_at`
+        on use, so that their predictions equal those of an uninterrupted stream (to continue a video
+        part-way). Frames for which `needs_frame` is False are not encoded and may be None."""
+        t = self.index
+        if not self.needs_frame(t, resume_at):
+            self.index += 1
+            return
+        if frame is None:
+            raise ValueError(f"frame {t} is needed to continue at frame {resume_at}")
+        if self.smoothing > 0:  # the smoothed state depends on every frame: step in full
+            self.step(frame)
+            return
+        features = self.encode(self.prepare(frame)[0])
+        if self.history_length and t >= resume_at - self.history_length:
+            self.history[t] = features
+            while len(self.history) > self.history_length:
+                self.history.popitem(last=False)
+        if self.model.uses_random_frame and t == self.memory_index_for(resume_at):
+            self.memory, self.memory_index = self.context(features), t
+        self.index += 1
 
     def run(self, frames: Iterable[np.ndarray | torch.Tensor]) -> Iterator[FramePrediction]:
         """Predict a whole video lazily (resets first)."""

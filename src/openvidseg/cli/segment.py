@@ -1,0 +1,142 @@
+"""Segment videos with any class names: masks, an overlay video and a summary per input.
+
+INPUT is a video file, a folder of frames, or a glob of frames (quote it: 'frames/*.png'); several
+inputs make a batch, segmented with one model loaded once. Each input gets OUT/<input name>/ with
+masks/<frame index, 5 digits>.png (palette PNGs: value = class index in classes.json, 255 = no class),
+overlay.mp4 (the frames at their own size and fps with the classes blended in and a legend of the
+classes present), classes.json (names in index order and colours) and summary.json (per class: share
+of pixels, frames present, first and last appearance; frame count, fps, size; the resolved settings;
+"complete": true or false).
+
+The default model is the training-free dense_clip_vitb16 on CLIP openai/clip-vit-base-patch16 (offline,
+pass a local copy with --clip PATH). --size is the short side frames are resized to for the model
+(default: the model's own, 448 for the dense_clip models and 480 for the ov2vss/frame ViT-B/16 models).
+
+Ctrl-C stops cleanly: what was written is kept and summary.json says "complete": false. --resume
+skips complete outputs and continues incomplete ones at their first missing mask (the overlay and the
+summary are rebuilt from the saved masks; the result equals an uninterrupted run). An existing output
+folder is never replaced without --overwrite.
+
+Example: openvidseg segment clip.mp4 --classes "person, dog, ball" --out segmentations
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+PRECISION_CHOICES = ("fp32", "bf16")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, frame folder or quoted glob of frames")
+    vocabulary = parser.add_argument_group("classes")
+    vocabulary.add_argument("--classes", metavar="NAMES", help='class names separated by commas, e.g. "person, dog, ball"')
+    vocabulary.add_argument("--classes-file", metavar="FILE",
+                            help="a text file with one class per line ('#' comments and blank lines ignored)")
+    vocabulary.add_argument("--background", action="store_true",
+                            help='add a "background" class for everything else (never added unless asked)')
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", metavar="NAME", help="registered model (default: dense_clip_vitb16, or the "
+                       "checkpoint's model; `openvidseg info` lists them)")
+    model.add_argument("--checkpoint", metavar="PATH", help="trained weights (model.safetensors with model.json beside it)")
+    model.add_argument("--clip", metavar="ID_OR_PATH", help="CLIP weights: hub id, local folder, OpenAI .pt file, "
+                       "or random:<size> (default: the model's, e.g. openai/clip-vit-base-patch16)")
+    model.add_argument("--size", type=int, metavar="N", help="short side (pixels) frames are resized to for the model "
+                       "(default: the model's, e.g. 448 for dense_clip_vitb16)")
+    model.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
+    model.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES, help="default: fp32")
+    model.add_argument("--memory-interval", type=int, default=30, metavar="N",
+                       help="frames between refreshes of the long-range memory frame (OV2VSS; default: 30)")
+    model.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
+                       help="pixels whose best class has a probability below P get no class (255) (default: 0, off)")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--out", default="segmentations", metavar="DIR", help="output folder (default: ./segmentations)")
+    outputs.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
+    outputs.add_argument("--no-masks", action="store_true", help="do not write the mask PNGs (then --resume restarts)")
+    outputs.add_argument("--alpha", type=float, default=0.5, help="opacity of the class colours in the overlay (default: 0.5)")
+    outputs.add_argument("--max-frames", type=int, metavar="N", help="segment only the first N frames of each input")
+    outputs.add_argument("--fps", type=float, metavar="F", help="frame rate of frame folders and globs (default: 25)")
+    existing = outputs.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true", help="skip complete outputs, continue incomplete ones")
+    existing.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or log lines, only results and errors")
+
+
+def _log(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+def _open_inputs(inputs: list[str], fps: float | None) -> list[tuple[str, int | None]]:
+    """Open (and close) every input before the model loads, so a missing or broken input stops the run at once;
+    returns (input, declared frame count) pairs."""
+    from openvidseg.data.video import open_frames
+
+    found = []
+    for source in inputs:
+        with open_frames(source, fps=fps) as frames:
+            found.append((source, frames.num_frames))
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from openvidseg.data.frame_source import IMAGE_SUFFIXES
+    from openvidseg.data.video import open_frames
+    from openvidseg.errors import OpenVidSegError
+    from openvidseg.inference.output_folder import OutputFolder, input_name, unique_folder_names
+    from openvidseg.inference.outputs import write_outputs
+    from openvidseg.inference.segment import load_segmenter
+    from openvidseg.vocabulary import build_vocabulary
+
+    classes = build_vocabulary(args.classes, args.classes_file, args.background)
+    _open_inputs(args.inputs, args.fps)
+    images = [s for s in args.inputs if Path(s).is_file() and Path(s).suffix.lower() in IMAGE_SUFFIXES]
+    if len(images) > 1:
+        _log(args, f"note: {len(images)} single images given, each segmented as a one-frame video; quote a glob "
+                   "('frames/*.png') or pass the folder to segment them as one video")
+    out = Path(args.out).expanduser()
+    folders = [OutputFolder(out / name) for name in unique_folder_names([input_name(s) for s in args.inputs])]
+    for folder in folders:
+        folder.check_can_write(overwrite=args.overwrite, resume=args.resume)
+
+    what = args.model or ("the checkpoint's model" if args.checkpoint else "dense_clip_vitb16")
+    _log(args, f"loading {what}{f' (CLIP {args.clip})' if args.clip else ''} ...")
+    segmenter = load_segmenter(classes, model=args.model, checkpoint=args.checkpoint, clip=args.clip, device=args.device,
+                               precision=args.precision, size=args.size, memory_interval=args.memory_interval,
+                               min_confidence=args.min_confidence)
+    settings = segmenter.settings()
+    _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, {settings['precision']}, "
+               f"short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
+    show_progress = not args.quiet and sys.stderr.isatty()
+    failures: list[OpenVidSegError] = []
+    for source, folder in zip(args.inputs, folders):
+        try:
+            with open_frames(source, fps=args.fps) as frames:
+                summary = write_outputs(segmenter, frames, folder.path, masks=not args.no_masks,
+                                        video=not args.no_video, alpha=args.alpha, max_frames=args.max_frames,
+                                        resume=args.resume, overwrite=args.overwrite, show_progress=show_progress,
+                                        input_label=source)
+        except OpenVidSegError as err:
+            print(f"openvidseg segment: error: {err}", file=sys.stderr)
+            failures.append(err)
+            continue
+        except KeyboardInterrupt:
+            print(f"openvidseg segment: stopped; {folder.path} is incomplete (run again with --resume to continue)",
+                  file=sys.stderr)
+            raise
+        print(_result_line(folder.path, summary))
+    return failures[0].exit_code if failures else 0
+
+
+def _result_line(path, summary: dict) -> str:
+    """'segmentations/clip: 200 frames, complete; present: person 41.2%, dog 3.0%'."""
+    if summary.get("skipped"):
+        return f"{path}: already complete, skipped"
+    present = sorted((c for c in summary["classes"] if c["frames"]), key=lambda c: -c["pixel_share"])
+    shares = ", ".join(f"{c['name']} {100 * c['pixel_share']:.1f}%" for c in present[:8])
+    more = f" (+{len(present) - 8} more)" if len(present) > 8 else ""
+    speed = f", {summary['frames_per_s']:.1f} frames/s" if summary.get("frames_per_s") else ""
+    return f"{path}: {summary['frames']} frames, {'complete' if summary['complete'] else 'incomplete'}{speed}; " \
+           f"present: {shares or 'nothing'}{more}"

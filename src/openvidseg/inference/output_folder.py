@@ -1,0 +1,162 @@
+"""The output folder of one segmented video: its files, safe names derived from inputs, and what is already
+there (nothing, a complete output, an interrupted one to resume, or something else).
+
+Layout of `OUT/<name>/`: `masks/<frame index, 5 digits>.png`, `overlay.mp4`, `classes.json`, `summary.json`.
+`summary.json` is written when the output is started (with "complete": false) and again when it ends,
+so a folder holding one is recognisably an output of `segment`, finished or not.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openvidseg.errors import DataError, InputError
+
+GLOB_CHARS = "*?["
+UNSAFE_CHARS = set('/\\:*?"<>|')
+MAX_NAME_LENGTH = 100
+MASKS, OVERLAY, CLASSES, SUMMARY = "masks", "overlay.mp4", "classes.json", "summary.json"
+PARTIAL = ".partial.png"  # masks are written under this suffix and renamed, so a mask file is always whole
+
+
+def input_name(source: str | Path) -> str:
+    """A readable name for an input: a video's file name without suffix, a folder's name, or for a glob
+    the last folder before the pattern ('clips/a/*.png' -> 'a'; 'frame_*.png' -> 'frames')."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path.resolve().name or "frames"
+    if path.is_file():
+        return path.stem or path.name
+    fixed = list(itertools.takewhile(lambda part: not any(c in part for c in GLOB_CHARS), path.parts))
+    named = [p for p in fixed if p not in ("/", ".", "..")]
+    return named[-1] if named else "frames"
+
+
+def safe_folder_name(name: str) -> str:
+    """`name` usable as one folder name anywhere: path separators, control characters and characters
+    Windows forbids become '_', leading dots (hidden folders, '..') and trailing dots/spaces are
+    dropped, long names are cut; an empty result becomes 'input'."""
+    name = unicodedata.normalize("NFC", name)
+    name = "".join("_" if ord(c) < 32 or ord(c) == 127 or c in UNSAFE_CHARS else c for c in name)
+    name = name.strip().lstrip(".").rstrip(". ")[:MAX_NAME_LENGTH].rstrip(". ")
+    return name or "input"
+
+
+def unique_folder_names(names: Sequence[str]) -> list[str]:
+    """Safe names made unique in input order (ignoring case): the second 'clip' becomes 'clip-2', and so on."""
+    used: set[str] = set()
+    unique = []
+    for name in map(safe_folder_name, names):
+        candidate = name
+        for number in itertools.count(2):
+            if candidate.casefold() not in used:
+                break
+            candidate = f"{name}-{number}"
+        used.add(candidate.casefold())
+        unique.append(candidate)
+    return unique
+
+
+def mask_name(index: int) -> str:
+    return f"{index:05d}.png"
+
+
+class OutputFolder:
+    """Paths and state of one video's output folder."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path).expanduser()
+        self.masks = self.path / MASKS
+        self.overlay = self.path / OVERLAY
+        self.classes = self.path / CLASSES
+        self.summary = self.path / SUMMARY
+
+    def mask_path(self, index: int) -> Path:
+        return self.masks / mask_name(index)
+
+    def exists(self) -> bool:
+        """True when the folder exists and is not empty."""
+        return self.path.is_dir() and any(self.path.iterdir())
+
+    def read_summary(self) -> dict[str, Any] | None:
+        """The saved summary, or None when the folder holds none (or an unreadable one)."""
+        try:
+            return json.loads(self.summary.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def check_can_write(self, overwrite: bool, resume: bool) -> None:
+        """Refuse an existing output unless --overwrite or --resume says what to do with it; check that the
+        folder can be created and written."""
+        if overwrite and resume:
+            raise InputError("--overwrite and --resume contradict each other: pass one of them")
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"output path {self.path} exists and is not a folder: choose another --out")
+        if self.exists():
+            if not (overwrite or resume):
+                summary = self.read_summary()
+                state = "" if summary is None else " (complete)" if summary.get("complete") else " (incomplete)"
+                raise InputError(f"output folder {self.path} already exists{state}: pass --resume to continue "
+                                 "or skip it, --overwrite to replace it, or choose another --out")
+            if resume and self.read_summary() is None:
+                raise InputError(f"cannot resume into {self.path}: it holds no {SUMMARY} from `openvidseg segment`; "
+                                 "pass --overwrite to replace its outputs, or choose another --out")
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise InputError(f"cannot write to output folder {self.path}: {err.strerror or err}; "
+                             "choose a writable --out") from None
+
+    def clear(self) -> None:
+        """Delete the files `segment` writes (and nothing else): masks, overlay, classes.json, summary.json."""
+        if self.masks.is_dir():
+            for file in self.masks.iterdir():
+                if file.is_file() and file.suffix == ".png" and file.name[:1].isdigit():
+                    file.unlink()
+            if not any(self.masks.iterdir()):
+                self.masks.rmdir()
+        for file in (self.overlay, self.classes, self.summary):
+            file.unlink(missing_ok=True)
+
+    def saved_frames(self) -> int:
+        """How many masks exist without a gap from frame 0 (where an interrupted run continues)."""
+        if not self.masks.is_dir():
+            return 0
+        names = {p.name for p in self.masks.iterdir()}
+        return next(i for i in itertools.count() if mask_name(i) not in names)
+
+    def write_mask(self, index: int, labels, colors) -> None:
+        """Save an (H, W) uint8 class map as masks/<index>.png, atomically (a mask file is never half-written)."""
+        from openvidseg.viz import save_label_png
+
+        final = self.mask_path(index)
+        partial = final.with_name(final.stem + PARTIAL)
+        save_label_png(labels, partial, colors)
+        os.replace(partial, final)
+
+    def read_mask(self, index: int, shape: tuple[int, int]):
+        """A saved mask as an (H, W) uint8 array, checked against the frame size."""
+        from openvidseg.data.io import read_mask
+
+        mask = read_mask(self.mask_path(index))
+        if mask.shape != tuple(shape):
+            raise DataError(f"saved mask {self.mask_path(index)} is {mask.shape[1]}x{mask.shape[0]} but the video is "
+                            f"{shape[1]}x{shape[0]}: the input changed since; pass --overwrite to redo it")
+        return mask
+
+    def write_json(self, path: Path, data: dict[str, Any]) -> None:
+        """Write JSON atomically (a reader never sees half a file)."""
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(partial, path)

@@ -1,0 +1,170 @@
+"""Writing a segmented video's outputs, one frame at a time: mask PNGs, an overlay video, classes.json and
+summary.json (per-class statistics as running sums, plus the resolved settings).
+
+Interruptions: on Ctrl-C (KeyboardInterrupt) or a truncated/corrupt video, everything written is kept,
+the overlay is closed (it stays playable), and summary.json says "complete": false.
+
+Resuming (`resume=True`): a complete output made with the same settings is skipped; an incomplete one
+continues at the first frame whose mask is missing (frame r). Frames 0..r-1 are decoded again; their
+saved masks are read back (for the overlay and the statistics, which are both rebuilt from frame 0),
+and the frames the model still needs (the reference frames before r and the long-range memory frame)
+are encoded to warm the predictor up (`VideoPredictor.warm_up`), so frames r.. come out exactly as in an
+uninterrupted run. Without saved masks (`masks=False`) an incomplete output starts again at frame 0.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openvidseg import __version__
+from openvidseg.data.frame_source import FrameSource
+from openvidseg.errors import DataError, InputError
+from openvidseg.inference.output_folder import OutputFolder
+from openvidseg.inference.segment import Segmenter
+from openvidseg.inference.statistics import ClassStatistics
+from openvidseg.models.base import VideoSegmenter
+
+DEFAULT_FPS = 25.0  # for frame folders and globs, which carry no frame rate
+NOT_COMPARED = ("device",)  # settings that may change between a run and its resumption
+
+
+def output_settings(segmenter: Segmenter, masks: bool, video: bool, alpha: float,
+                    max_frames: int | None) -> dict[str, Any]:
+    """Everything that decides the outputs' content (compared when resuming) plus the device."""
+    return {**segmenter.settings(), "masks": masks, "overlay": video, "alpha": alpha, "max_frames": max_frames}
+
+
+def resume_point(folder: OutputFolder, settings: dict[str, Any], source: FrameSource) -> int | None:
+    """Where an existing output continues: None when it is complete (skip it), else the first frame to
+    predict. Raises `InputError` when it was made with other settings or from an input of another size."""
+    saved = folder.read_summary()
+    if saved is None:
+        return 0
+    before = saved.get("settings", {})
+    changed = [k for k in settings if k not in NOT_COMPARED and before.get(k) != settings[k]]
+    if changed:
+        diffs = "; ".join(f"{k}: {before.get(k)!r} then, {settings[k]!r} now" for k in changed)
+        raise InputError(f"cannot resume {folder.path}: it was made with other settings ({diffs}); pass the same "
+                         "options, or --overwrite to redo it")
+    if (saved.get("width"), saved.get("height")) not in ((None, None), (source.width, source.height)):
+        raise InputError(f"cannot resume {folder.path}: it was made from a {saved['width']}x{saved['height']} video, "
+                         f"the input is {source.width}x{source.height}; pass --overwrite to redo it")
+    if saved.get("complete"):
+        return None
+    return folder.saved_frames() if settings["masks"] else 0
+
+
+def classes_json(segmenter: Segmenter, colors) -> dict[str, Any]:
+    """classes.json: names in index order, their RGB colours, and the value of "no class"."""
+    return {"names": list(segmenter.class_names), "colors": [[int(c) for c in rgb] for rgb in colors],
+            "no_class": 255}
+
+
+def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path, *, masks: bool = True,
+                  video: bool = True, alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
+                  overwrite: bool = False, show_progress: bool = False, input_label: str | None = None) -> dict[str, Any]:
+    """Segment `source` (its first `max_frames` frames, when given) into `out_dir` (see the module
+    docstring) and return the summary. A complete
+    output skipped by `resume` returns its saved summary with "skipped": true. A truncated or corrupt
+    video raises `DataError` after its decoded frames are written and the summary marked incomplete."""
+    from tqdm import tqdm
+
+    from openvidseg.inference.video_writer import VideoWriter
+    from openvidseg.viz import class_colors, overlay_frame
+
+    if not 0.0 <= alpha <= 1.0:
+        raise InputError(f"overlay opacity (alpha) {alpha}: use a value from 0 to 1")
+    if max_frames is not None and max_frames < 1:
+        raise InputError(f"max frames {max_frames}: use a number of frames >= 1, or leave it unset for all")
+    folder = OutputFolder(out_dir)
+    folder.check_can_write(overwrite=overwrite, resume=resume)
+    settings = output_settings(segmenter, masks, video, alpha, max_frames)
+    start = resume_point(folder, settings, source) if resume and folder.exists() else 0
+    if start is None:
+        return {**folder.read_summary(), "skipped": True}
+    if start == 0:
+        folder.clear()
+    if masks:
+        folder.masks.mkdir(parents=True, exist_ok=True)
+    names, colors = segmenter.class_names, class_colors(segmenter.num_classes)
+    fps = source.fps or DEFAULT_FPS
+    stats = ClassStatistics(segmenter.num_classes)
+    info = {"fps": fps, "width": source.width, "height": source.height, "declared_frames": source.num_frames}
+    run = {"settings": settings, "openvidseg_version": __version__,
+           "resumed_from": start if resume and start > 0 else None}
+    folder.write_json(folder.classes, classes_json(segmenter, colors))
+
+    def summary(complete: bool, error: str | None, elapsed: float, predicted: int) -> dict[str, Any]:
+        return {"input": input_label or source.name, "complete": complete, "error": error, "frames": stats.frames,
+                **info, **stats.to_json(names, colors, fps), **run, "elapsed_s": round(elapsed, 3),
+                "frames_per_s": round(predicted / elapsed, 3) if elapsed > 0 else None}
+
+    folder.write_json(folder.summary, summary(False, "started", 0.0, 0))
+    predictor = segmenter.predictor()
+    writer = VideoWriter(folder.overlay, fps, source.width, source.height) if video else None
+    total = source.num_frames if max_frames is None else min(max_frames, source.num_frames or max_frames)
+    progress = tqdm(total=total, desc=folder.path.name, unit="frame", disable=not show_progress)
+    started, predicted, complete, error = time.perf_counter(), 0, False, None
+    try:
+        for index, frame in itertools.islice(source, max_frames):
+            if index < start:
+                labels = folder.read_mask(index, frame.shape[:2])
+                predictor.warm_up(frame if predictor.needs_frame(index, start) else None, start)
+            else:
+                labels = segmenter.class_map(predictor.step(frame))
+                predicted += 1
+                if masks:
+                    _write(folder.write_mask, index, labels, colors)
+            stats.update(index, labels)
+            if writer is not None:
+                _write(writer.write, overlay_frame(frame, labels, names, colors, alpha))
+            progress.update()
+        complete, error = True, None
+    except DataError as err:  # truncated or corrupt input: what was written stays
+        error = str(err)
+        raise DataError(f"{err} ({stats.frames} frames written to {folder.path}, marked incomplete)") from None
+    except BaseException as err:  # Ctrl-C (KeyboardInterrupt) or a failure: keep what was written
+        error = "interrupted" if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        progress.close()
+        if writer is not None:
+            writer.close()
+        final = summary(complete, error, time.perf_counter() - started, predicted)
+        folder.write_json(folder.summary, final)
+    return final
+
+
+def _write(write, *args) -> None:
+    """Call a writer, turning a full disk or a vanished folder into one clear error."""
+    try:
+        write(*args)
+    except OSError as err:
+        raise DataError(f"cannot write the outputs: {err}; check the free space and permissions of --out") from None
+
+
+def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence[str], out_dir: str | Path, *,
+                       model: str | VideoSegmenter | None = None, checkpoint: str | Path | None = None,
+                       clip: str | None = None, device: str | None = None, precision: str = "fp32",
+                       size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
+                       background: bool = False, fps: float | None = None, masks: bool = True, video: bool = True,
+                       alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
+                       overwrite: bool = False, show_progress: bool = False) -> dict[str, Any]:
+    """Segment one video (file, frame folder or glob) and write its outputs into `out_dir` itself:
+    masks/NNNNN.png, overlay.mp4, classes.json, summary.json; returns the summary. Arguments as
+    `segment_video`, plus the outputs to write and what to do with an existing `out_dir` (see
+    `write_outputs`). The output folder and the input are checked before the model is loaded."""
+    from openvidseg.data.video import open_frames
+    from openvidseg.inference.segment import load_segmenter
+
+    OutputFolder(out_dir).check_can_write(overwrite=overwrite, resume=resume)
+    with open_frames(source, fps=fps) as frames:
+        segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
+                                   precision=precision, size=size, memory_interval=memory_interval,
+                                   min_confidence=min_confidence, background=background)
+        label = None if isinstance(source, FrameSource) else str(source)
+        return write_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha, max_frames=max_frames,
+                             resume=resume, overwrite=overwrite, show_progress=show_progress, input_label=label)

@@ -1,0 +1,185 @@
+"""Segmenting videos with a vocabulary: a model loaded once (`Segmenter`), and `segment_video`, which yields
+one class map per frame, lazily, through the streaming `VideoPredictor` (memory does not grow with length).
+
+    for index, labels in segment_video("clip.mp4", "person, dog, ball"):
+        ...  # labels: (H, W) uint8 class indices into the class list (255 = no class), at the frame's size
+
+Models: a registered name (default `dense_clip_vitb16`, training-free, on `openai/clip-vit-base-patch16`),
+a trained checkpoint (model.safetensors + model.json, whose JSON names the model), or a model instance.
+`size` is the short side frames are resized to before the model: by default the dense-CLIP model's own
+`short_side` (448 for dense_clip_vitb16) and, for the other models, the test short side of their
+training preset (480 for the ViT-B/16 models, 64 for the tiny test models).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from openvidseg.data.frame_source import FrameSource
+from openvidseg.errors import InputError
+from openvidseg.inference.predictor import FramePrediction, VideoPredictor
+from openvidseg.models.base import VideoSegmenter
+from openvidseg.runtime import resolve_device, resolve_dtype
+from openvidseg.vocabulary import build_vocabulary, check_class_names
+
+DEFAULT_MODEL = "dense_clip_vitb16"
+FALLBACK_SIZE = 480  # short side for models whose preset names none
+NO_CLASS = 255
+
+
+def build_segment_model(model: str | None = None, checkpoint: str | Path | None = None, clip: str | None = None,
+                        size: int | None = None) -> VideoSegmenter:
+    """The model to segment with. checkpoint: its own model (named in its JSON) with its weights; with a
+    `model` that differs, that model is built and the checkpoint loaded into it strictly (a checkpoint
+    of another architecture then fails listing the keys). clip overrides the CLIP source; size sets the
+    working short side of models that resize frames themselves (dense CLIP)."""
+    from openvidseg.models.checkpoint import load_model, load_weights, read_info
+    from openvidseg.models.registry import accepted_options, create_model, family_builder, get_variant
+
+    if checkpoint is not None:
+        saved = read_info(checkpoint)["model"]
+        name = model or saved
+    else:
+        name = model or DEFAULT_MODEL
+    variant = get_variant(name)  # unknown names fail here, with close matches
+    options: dict[str, Any] = {"clip": clip}
+    if size is not None and "short_side" in accepted_options(family_builder(variant.family)):
+        options["short_side"] = size
+    if checkpoint is not None and name == saved:
+        return load_model(checkpoint, **options)
+    built = create_model(name, **options)
+    if checkpoint is not None:
+        load_weights(built, checkpoint)
+    return built
+
+
+def default_size(model: VideoSegmenter) -> int:
+    """The short side a model works at when none is given (see the module docstring)."""
+    own = getattr(model, "short_side", None)
+    if isinstance(own, int):
+        return own
+    name = getattr(model, "variant_name", None)
+    if name is not None:
+        from openvidseg.config import load_config
+        from openvidseg.models.registry import get_variant
+
+        preset = get_variant(name).preset
+        if preset is not None:
+            return int(load_config(preset).data.test_short_side)
+    return FALLBACK_SIZE
+
+
+class Segmenter:
+    """A model, a vocabulary and inference settings, ready to segment any number of videos.
+
+    size: short side frames are resized to for the model (None = the model's default); class maps come
+    back at each frame's own size. min_confidence: pixels whose best class has a softmax probability
+    below this (over the frame's own scores) get 255, "no class" (0 = every pixel gets its best class).
+    """
+
+    def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device: str | torch.device | None = None,
+                 precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
+                 min_confidence: float = 0.0, checkpoint: str | Path | None = None):
+        self.model = model
+        self.class_names = check_class_names(class_names)
+        own = getattr(model, "short_side", None)
+        if size is not None and isinstance(own, int) and own != size:
+            raise InputError(f"this model resizes frames to a short side of {own} itself; build it with "
+                             f"short_side={size}, or leave size unset")
+        if size is not None and size < 16:
+            raise InputError(f"size {size} is too small: the short side the model works at must be at least 16 pixels")
+        if memory_interval < 1:
+            raise InputError(f"memory interval {memory_interval}: use a number of frames >= 1")
+        if not 0.0 <= min_confidence < 1.0:
+            raise InputError(f"minimum confidence {min_confidence}: use a probability from 0 (off) up to below 1")
+        self.size = size if size is not None else default_size(model)
+        self.device = resolve_device(device)
+        self.precision = precision
+        resolve_dtype(precision)  # unknown precisions fail here, before any video is opened
+        self.memory_interval = memory_interval
+        self.min_confidence = min_confidence
+        self.checkpoint = str(Path(checkpoint).expanduser().resolve()) if checkpoint is not None else None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def settings(self) -> dict[str, Any]:
+        """The resolved settings, as saved in summary.json."""
+        build = getattr(self.model, "build_options", {})
+        return {
+            "model": getattr(self.model, "variant_name", type(self.model).__name__),
+            "clip": build.get("clip", getattr(self.model.clip, "name", None)),
+            "checkpoint": self.checkpoint,
+            "size": self.size,
+            "precision": self.precision,
+            "device": str(self.device),
+            "memory_interval": self.memory_interval,
+            "min_confidence": self.min_confidence,
+            "classes": list(self.class_names),
+        }
+
+    def predictor(self) -> VideoPredictor:
+        """A fresh streaming predictor for one video."""
+        return VideoPredictor(self.model, self.class_names, device=self.device, precision=self.precision,
+                              short_side=self.size, memory_interval=self.memory_interval,
+                              return_logits=self.min_confidence > 0)
+
+    def class_map(self, prediction: FramePrediction) -> np.ndarray:
+        """(H, W) uint8 class indices (255 where the best class is below `min_confidence`)."""
+        labels = prediction.labels
+        if self.min_confidence > 0:
+            confidence = prediction.logits.float().softmax(dim=0).amax(dim=0)
+            labels = labels.masked_fill(confidence < self.min_confidence, NO_CLASS)
+        return labels.to(torch.uint8).numpy()
+
+    def segment(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
+        """(index, (H, W, 3) uint8 frame) pairs in order -> (index, (H, W) uint8 class map), lazily."""
+        predictor = self.predictor()
+        for index, frame in frames:
+            yield index, self.class_map(predictor.step(frame))
+
+
+def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter | None = None,
+                   checkpoint: str | Path | None = None, clip: str | None = None, device: str | None = None,
+                   precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
+                   min_confidence: float = 0.0, background: bool = False) -> Segmenter:
+    """Check the vocabulary (a comma-separated string or a list of names; `background` appends the
+    catch-all class), then load the model and return a `Segmenter`."""
+    names = build_vocabulary(classes, background=background)
+    if isinstance(model, VideoSegmenter):
+        if checkpoint is not None or clip is not None:
+            raise InputError("a model instance is used as it is: pass checkpoint/clip only with a model name")
+        built = model
+    else:
+        built = build_segment_model(model, checkpoint, clip, size)
+    return Segmenter(built, names, device=device, precision=precision, size=size, memory_interval=memory_interval,
+                     min_confidence=min_confidence, checkpoint=checkpoint)
+
+
+def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str], *,
+                  model: str | VideoSegmenter | None = None, checkpoint: str | Path | None = None,
+                  clip: str | None = None, device: str | None = None, precision: str = "fp32",
+                  size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
+                  background: bool = False, fps: float | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Segment a video file, frame folder or glob: yields (frame index, (H, W) uint8 class map) lazily,
+    class index i = classes[i] (with "background" last when `background`), 255 = no class. The model
+    and vocabulary are checked and loaded at the call; frames are decoded and segmented one at a time
+    as the iterator is consumed. To segment many videos with one model, pass a loaded model instance
+    (e.g. from `create_model`), or use a `Segmenter` (`load_segmenter`) and its `segment`."""
+    from openvidseg.data.video import open_frames
+
+    segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
+                               precision=precision, size=size, memory_interval=memory_interval,
+                               min_confidence=min_confidence, background=background)
+    frames = open_frames(source, fps=fps)
+    return _stream(segmenter, frames)
+
+
+def _stream(segmenter: Segmenter, frames: FrameSource) -> Iterator[tuple[int, np.ndarray]]:
+    with frames:
+        yield from segmenter.segment(frames)
