@@ -14,18 +14,6 @@ from test_data_video import write_video  # noqa: F401  (PyAV writer shared with 
 CLASSES = ["red wall", "blue sky", "green ball"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The tiny models run many small ops, which a second torch thread only slows down (on some 2-core VMs
-    by 50x or more, from thread synchronisation); the previous setting is restored afterwards."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def scene(n: int, height: int = 64, width: int = 96) -> list[np.ndarray]:
     """n frames: red left half, blue right half, a green square moving right (different every frame)."""
     frames = []

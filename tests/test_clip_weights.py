@@ -231,7 +231,7 @@ def test_hub_id_that_cannot_be_fetched_fails_with_one_clear_line(tmp_path):
     assert "--clip /path/to/" in out.stdout and "Traceback" not in out.stdout + out.stderr
 
 
-def test_real_size_random_snapshot_loads_like_a_downloaded_one(shared_tools, tmp_path):
+def test_real_size_random_snapshot_loads_like_a_downloaded_one(shared_tools, tmp_path, all_cores):
     folder = tmp_path / "clip-vit-base-patch16"
     subprocess.run([sys.executable, str(shared_tools / "make_random_clip.py"), "vit-b-16", str(folder)],
                    check=True, capture_output=True)

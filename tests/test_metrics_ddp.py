@@ -48,7 +48,6 @@ def score(videos: list[tuple[np.ndarray, np.ndarray]]) -> dict:
 
 
 def worker(rank: int, world: int, init_file: str, out: str) -> None:
-    torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
         mine = make_videos()[rank::world]  # rank 0: videos 0 and 2, rank 1: video 1

@@ -8,7 +8,6 @@ import sys
 import pytest
 import torch
 from segment_reference import scene, write_video
-from segment_reference import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from openvidseg.cli import main
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 from segment_reference import CLASSES, check_output, decode, read_masks, scene, write_video
-from segment_reference import one_torch_thread  # noqa: F401  (autouse fixture)
 
 import openvidseg
 from openvidseg.cli import main

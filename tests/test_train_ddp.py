@@ -27,13 +27,8 @@ TOLERANCE = 1e-5
 
 def test_two_gloo_processes_train_like_one_process_with_the_same_global_batch(tmp_path):
     data_root = tmp_path / "data"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = run_training(load_config("ov2vss_tiny_synthetic", overrides(data_root, tmp_path / "single", *RUN,
-                                                                            "train.accumulation=2")), progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    single = run_training(load_config("ov2vss_tiny_synthetic", overrides(data_root, tmp_path / "single", *RUN,
+                                                                        "train.accumulation=2")), progress=False)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "openvidseg", "train", "--config", "ov2vss_tiny_synthetic", "--no-progress",
                *overrides(data_root, tmp_path / "ddp", *RUN, "train.accumulation=1")]

@@ -22,15 +22,6 @@ from openvidseg.errors import TrainingError
 from train_helpers import losses, overrides, single_thread_env
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """2 shared cores: one intra-op thread keeps steps fast and results independent of the machine's load."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     """Where the tiny synthetic set is generated (by the first run that needs it)."""
@@ -74,8 +65,6 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(data_root, t
                              progress=False)
     killed = tmp_path / "killed"
     script = textwrap.dedent(f"""
-        import torch
-        torch.set_num_threads(1)
         from openvidseg.config import load_config
         from openvidseg.engine.training import run_training
         from train_helpers import KillSelf, overrides

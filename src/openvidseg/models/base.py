@@ -104,6 +104,8 @@ class VideoSegmenter(nn.Module):
         """Clip mode. frames: (B, T, 3, H, W), references oldest first and the target last; random_frame:
         (B, 3, H, W); labels: (B, H, W) target labels in vocabulary indices (255 = ignore).
         Returns {"logits": (B, K, H, W)} plus "loss", "loss_ce" (and "loss_aux") when labels are given."""
+        if not self.ref_offsets:  # a per-frame model reads the target only
+            frames = frames[:, -1:]
         batch, steps = frames.shape[:2]
         images = frames.flatten(0, 1)
         use_random = random_frame is not None and self.uses_random_frame
