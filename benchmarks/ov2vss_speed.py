@@ -108,7 +108,7 @@ def main() -> None:
         stream = VideoPredictor(model, names[:k], device=device, precision=args.precision)
         per_frame: dict[str, list[float]] = defaultdict(list)
         whole = []
-        for t, frame in enumerate(video(12 + args.repeats, size)):
+        for frame in video(12 + args.repeats, size):
             start = time.perf_counter()
             with timer.frame(per_frame):
                 stream.step(frame)

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from openvidseg.data import ClipAugmentation, VSPWDataset, write_synthetic_vspw
-from openvidseg.data.io import read_image, read_mask
+from openvidseg.data.io import read_mask
 from openvidseg.errors import ConfigError, DataError
 
 CLASSES = ("sky", "grass", "red circle", "blue_square", "green triangle", "yellow star")

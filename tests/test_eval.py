@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from openvidseg.cli import main
-from openvidseg.data import VSPWDataset, load_split, write_synthetic_vspw
+from openvidseg.data import VSPWDataset, write_synthetic_vspw
 from openvidseg.engine.evaluator import evaluate
 from openvidseg.metrics import score_predictions
 from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegmenter

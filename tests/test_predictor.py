@@ -42,7 +42,7 @@ def test_memory_frame_schedule_and_references():
     assert [stream.memory_index_for(t) for t in range(13)] == [0, 0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10]
     assert stream.reference_indices(0) == [0, 0, 0] and stream.reference_indices(10) == [1, 4, 7]
     seen = []
-    for t, frame in enumerate(random_video(13)):
+    for frame in random_video(13):
         stream.step(frame)
         seen.append(stream.memory_index)
     assert seen == [0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10, 10]  # memory after each step

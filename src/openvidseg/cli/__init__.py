@@ -20,6 +20,7 @@ COMMANDS = {
     "score": "openvidseg.cli.score",
     "train": "openvidseg.cli.train",
     "eval": "openvidseg.cli.eval",
+    "demo": "openvidseg.cli.demo",
 }
 
 

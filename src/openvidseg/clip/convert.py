@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 
-import torch
 
 from openvidseg.errors import WeightsError
 from openvidseg.weights import StateDict

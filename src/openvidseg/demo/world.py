@@ -33,12 +33,12 @@ class WorldSpec:
     fills: tuple[str, ...] = ("flat", "stripes", "checker", "dots")  # one per shape
     grounds: tuple[tuple[str, str], ...] = (("gravel", "noise"), ("tiles", "checker"), ("fence", "stripes"))
     unseen_shift: int = 3  # unseen = (colour i, shape i + shift)
-    train_videos: int = 24
+    train_videos: int = 48  # many short videos: appearances vary across videos, not across frames
     val_videos: int = 8
-    num_frames: int = 24
-    size: tuple[int, int] = (96, 128)
+    num_frames: int = 20
+    size: tuple[int, int] = (96, 96)  # square, as the CLIP input and the training crops
     corrupt_prob: float = 0.15
-    objects_per_video: tuple[int, int] = (2, 3)
+    objects_per_video: tuple[int, int] = (3, 5)
     seed: int = 0
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 

@@ -4,7 +4,7 @@ streaming mode (causal, bounded memory). Under DDP, videos are shared out over p
 are summed. Used by `openvidseg eval`, periodic evaluation during training, and the demo."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +70,13 @@ def evaluate(
     memory_interval: int = 30,
     predictions_dir: str | Path | None = None,
     progress: bool = True,
+    on_prediction: Callable[[Any, int, np.ndarray, np.ndarray], None] | None = None,
 ) -> ScoreResult:
     """Scores of `model` on `videos` (records with .name, len(), .frame(i), .mask(i), .labelled,
     .frame_names) under `protocol`; mode 'clip' or 'streaming'. predictions_dir: also write
-    <dir>/<video>/<frame>.png holding dataset ids, the layout `openvidseg score` reads."""
+    <dir>/<video>/<frame>.png holding dataset ids, the layout `openvidseg score` reads.
+    on_prediction(video, frame index, prediction, ground truth): called for every scored frame with both
+    (H, W) maps in protocol indices, for metrics of one's own (e.g. over a subset of frames)."""
     if mode not in MODES:
         raise ConfigError(f"unknown evaluation mode '{mode}': use {' or '.join(MODES)}")
     vocabulary = protocol.vocabulary(class_name_form)
@@ -93,7 +96,10 @@ def evaluate(
         for video in mine:
             scores.start_video()
             for t, labels in _predictions(video, predictor, mode, model.ref_offsets, model.uses_random_frame):
-                scores.update(torch.from_numpy(labels), torch.from_numpy(gt_lut[video.mask(t)]))
+                gt = gt_lut[video.mask(t)]
+                scores.update(torch.from_numpy(labels), torch.from_numpy(gt))
+                if on_prediction is not None:
+                    on_prediction(video, t, labels, gt)
                 if predictions_dir is not None:
                     _save_prediction(Path(predictions_dir), video, t, labels, id_lut)
                 if bar is not None:

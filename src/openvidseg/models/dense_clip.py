@@ -80,8 +80,8 @@ class DenseClip(VideoSegmenter):
         grid = (size[0] // patch, size[1] // patch)
         total = pixels.new_zeros(images.shape[0], self.clip.embed_dim, *grid, dtype=torch.float32)
         count = pixels.new_zeros(1, 1, *grid, dtype=torch.float32)
-        boxes = [(t, l) for t in tops for l in lefts]
-        crops = torch.cat([pixels[:, :, t : t + win, l : l + win] for t, l in boxes])
+        boxes = [(top, left) for top in tops for left in lefts]
+        crops = torch.cat([pixels[:, :, top : top + win, left : left + win] for top, left in boxes])
         embeddings = self._window_embeddings(crops).float().unflatten(0, (len(boxes), images.shape[0]))
         g = win // patch
         for (top, left), emb in zip(boxes, embeddings):

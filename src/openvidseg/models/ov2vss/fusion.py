@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from openvidseg.models.layers import P2TPooling
@@ -14,37 +13,31 @@ from openvidseg.models.layers import P2TPooling
 class CrossScaleAggregation(nn.Module):
     """Refines the levels' cross-attention logits with context from coarser levels.
 
-    Each level's logits, viewed per key token as a map over the H x W query grid, go through a small
-    conv block; the blocks' outputs are merged coarse into fine (the last level is the coarsest) and
-    added back as a residual, as HSNet squeezes hypercorrelations. Working per key token keeps it
-    independent of the number of keys, so any input size works.
-    Input and output: (B, L, HW, N) logits for L levels, H x W queries and N keys.
+    Each level's logits, viewed per key token as a map over the H x W query grid, are squeezed to
+    `hidden` channels by a 3x3 conv of their own (one grouped conv runs every level at once); the
+    squeezed maps are merged coarse into fine (level l receives the sum of itself and every coarser
+    level; the last level is the coarsest) and expanded back to one channel, added as a residual, as
+    HSNet squeezes hypercorrelations. Working per key token keeps it independent of the number of keys,
+    so any input size works. Input and output: (B, L, HW, N) logits for L levels, HW queries, N keys.
     """
 
     def __init__(self, num_levels: int, hidden: int = 8):
         super().__init__()
-
-        def block(in_ch: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(in_ch, hidden, 3, padding=1), nn.GELU(), nn.Conv2d(hidden, hidden, 3, padding=1))
-
-        self.squeeze = nn.ModuleList(block(1) for _ in range(num_levels))
-        self.merge = nn.ModuleList(nn.Sequential(nn.GELU(), nn.Conv2d(hidden, hidden, 3, padding=1)) for _ in range(num_levels - 1))
-        self.expand = nn.ModuleList(nn.Conv2d(hidden, 1, 1) for _ in range(num_levels))
-        for conv in self.expand:  # start close to the identity (plain per-level attention), yet trainable
-            nn.init.normal_(conv.weight, std=1e-3)
-            nn.init.zeros_(conv.bias)
+        self.levels, self.hidden = num_levels, hidden
+        width = num_levels * hidden
+        self.squeeze = nn.Sequential(nn.Conv2d(num_levels, width, 3, padding=1, groups=num_levels), nn.GELU())
+        self.expand = nn.Conv2d(width, num_levels, 1, groups=num_levels)
+        nn.init.normal_(self.expand.weight, std=1e-3)  # start close to the identity (plain attention)
+        nn.init.zeros_(self.expand.bias)
 
     def forward(self, logits: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         batch, levels, queries, keys = logits.shape
         maps = logits.permute(0, 3, 1, 2).reshape(batch * keys, levels, *grid)  # one map per (key, level)
-        merged = None
-        refined = [None] * levels
-        for level in reversed(range(levels)):  # coarse (last) into fine (first)
-            squeezed = self.squeeze[level](maps[:, level : level + 1])
-            merged = squeezed if merged is None else squeezed + self.merge[level](merged)
-            refined[level] = maps[:, level : level + 1] + self.expand[level](merged)
-        out = torch.cat(refined, dim=1).reshape(batch, keys, levels, queries)
-        return out.permute(0, 2, 3, 1)
+        squeezed = self.squeeze(maps).unflatten(1, (levels, self.hidden))
+        running = squeezed.cumsum(1)
+        merged = running[:, -1:] - running + squeezed  # coarse into fine: level l = sum of levels l..L-1
+        refined = maps + self.expand(merged.flatten(1, 2))
+        return refined.reshape(batch, keys, levels, queries).permute(0, 2, 3, 1)
 
 
 class SpatialTemporalFusion(nn.Module):

@@ -1,0 +1,139 @@
+"""The demo's outputs: report.md (the table over seeds, the settings, the time taken), metrics.json, the
+per-class IoU chart of OV2VSS, and an overlay video of a validation video with unseen classes in it."""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from openvidseg.demo.experiment import DemoRun, VariantResult, fmt
+
+COLUMNS = (("mIoU", "miou"), ("seen", "miou_seen"), ("unseen", "miou_unseen"), ("hIoU", "hiou"), ("VC8", "vc8"))
+
+
+def row_values(result: VariantResult) -> dict[str, float | None]:
+    values = {label: getattr(result.scores, attr) for label, attr in COLUMNS}
+    values["corrupted frames"] = result.corrupted_miou
+    return values
+
+
+def summarise(runs: list[DemoRun]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """{row: {metric: {"mean", "std", "seeds": [...]}}} over the seeds' runs."""
+    table: dict[str, dict[str, dict]] = {}
+    for run in runs:
+        for result in run.rows:
+            for metric, value in row_values(result).items():
+                table.setdefault(result.variant.name, {}).setdefault(metric, {"seeds": []})["seeds"].append(value)
+    for metrics in table.values():
+        for entry in metrics.values():
+            values = [v for v in entry["seeds"] if v is not None]
+            entry["mean"] = statistics.fmean(values) if values else None
+            entry["std"] = statistics.stdev(values) if len(values) > 1 else None
+    return table
+
+
+def _cell(entry: dict) -> str:
+    if entry["mean"] is None:
+        return "n/a"
+    return fmt(entry["mean"]) + (f" ± {entry['std']:.1f}" if entry["std"] is not None else "")
+
+
+def report_markdown(runs: list[DemoRun], overlay: Path | None, mode: str) -> str:
+    settings, table = runs[0].settings, summarise(runs)
+    world = settings.world
+    seeds = [run.settings.seed for run in runs]
+    metrics = [label for label, _ in COLUMNS] + ["corrupted frames"]
+    lines = [
+        "# openvidseg demo: open-vocabulary video segmentation in a synthetic world", "",
+        f"Mode: **{mode}**; seeds {', '.join(map(str, seeds))} (mean ± standard deviation over seeds).", "",
+        "Classes are compositions of attribute words: colours "
+        f"({', '.join(world.colours)}) x shapes ({', '.join(world.shapes)}), plus grey grounds "
+        f"({', '.join(name for name, _ in world.grounds)}). Unseen classes (never a mask in training, reachable "
+        f"through their names only): {', '.join(sorted(f'{c} {s}' for c, s in world.unseen_pairs()))}. "
+        f"{100 * world.corrupt_prob:.0f}% of frames are heavily corrupted (noise, blur, dropped); their ground "
+        "truth stays the true scene.", "",
+        "Scores: gzsl protocol (every class in the vocabulary), validation videos, clip mode, mIoU in %; "
+        "'corrupted frames' is mIoU over the corrupted frames only.", "",
+        "| model | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics),
+    ]
+    for name, row in table.items():
+        lines.append(f"| {name} | " + " | ".join(_cell(row[m]) for m in metrics) + " |")
+    lines += ["", "- **ov2vss / frame**: trained on the seen classes only; **dense_clip**: training-free; "
+                  "**control**: OV2VSS whose class names are encoded as other classes' names (attribute words "
+                  "rotated in the CLIP text encoder), so unseen classes are unreachable through their names.", "",
+              "## Settings", "", "| setting | value |", "|---|---|",
+              f"| world | {world.train_videos} training and {world.val_videos} validation videos of "
+              f"{world.num_frames} frames, {world.size[0]}x{world.size[1]} |",
+              f"| world CLIP | pretrained {settings.clip_steps} steps on scene crops and captions of all classes |",
+              f"| training | {settings.train_iters} iterations per trained model (preset demo_world) |",
+              "", "## Time", "", "| phase | seconds (per seed) |", "|---|---|"]
+    for phase in runs[0].seconds:
+        values = [run.seconds[phase] for run in runs]
+        lines.append(f"| {phase} | {' / '.join(f'{v:.0f}' for v in values)} |")
+    if overlay is not None:
+        lines += ["", f"Overlay of a validation video with unseen classes, segmented by OV2VSS: `{overlay}`."]
+    return "\n".join(lines) + "\n"
+
+
+def metrics_json(runs: list[DemoRun], mode: str) -> dict:
+    return {
+        "mode": mode, "seeds": [run.settings.seed for run in runs], "summary": summarise(runs),
+        "runs": [{"seed": run.settings.seed, "seconds": run.seconds,
+                  "rows": {r.variant.name: {**r.scores.to_json(), "corrupted_frames_mIoU": r.corrupted_miou,
+                                            "train_seconds": r.train_seconds, "eval_seconds": r.eval_seconds}
+                           for r in run.rows}} for run in runs],
+    }
+
+
+def unseen_video(run: DemoRun) -> str:
+    """The validation video with the most unseen-class pixels."""
+    from openvidseg.data import VSPWDataset
+
+    data = VSPWDataset(run.paths.world, "val", split=str(run.paths.world / "seen_classes.json"))
+    unseen = np.zeros(256, dtype=bool)
+    unseen[list(data.split.unseen)] = True
+    counts = {v.name: sum(int(unseen[v.mask(t)].sum()) for t in range(0, len(v), 4)) for v in data.videos}
+    return max(counts, key=counts.get)
+
+
+def write_overlay(run: DemoRun, out: Path, upscale: int = 4) -> Path:
+    """Segment the validation video with the most unseen classes with the trained OV2VSS (the model works at
+    the world's size; frames are upscaled `upscale` times so the overlay and its legend are readable);
+    returns the overlay video."""
+    import tempfile
+
+    from PIL import Image
+
+    from openvidseg.inference.outputs import write_segmentation
+    from openvidseg.models import load_model
+
+    result = next(r for r in run.rows if r.variant.name == "ov2vss")
+    model = load_model(result.model_path)
+    names = run.settings.world.class_names()
+    frames = sorted((run.paths.world / "data" / unseen_video(run) / "origin").glob("*.jpg"))
+    with tempfile.TemporaryDirectory() as folder:
+        for path in frames:
+            with Image.open(path) as image:
+                image.resize((image.width * upscale, image.height * upscale), Image.NEAREST).save(Path(folder, path.name))
+        write_segmentation(folder, list(names), out, model=model, size=run.settings.world.size[0], fps=8,
+                           masks=False, overwrite=True)
+    return out / "overlay.mp4"
+
+
+def write_demo_outputs(runs: list[DemoRun], out: Path, mode: str) -> list[Path]:
+    """report.md, metrics.json, per_class_iou.png (OV2VSS, first seed) and overlay/ into `out`."""
+    from openvidseg.metrics.report import draw_per_class_chart
+
+    out.mkdir(parents=True, exist_ok=True)
+    overlay = write_overlay(runs[0], out / "overlay")
+    ov2vss = next(r for r in runs[0].rows if r.variant.name == "ov2vss")
+    chart = draw_per_class_chart(ov2vss.scores, out / "per_class_iou.png",
+                                 title=f"OV2VSS per-class IoU (%), seed {runs[0].settings.seed}: "
+                                       f"mIoU {fmt(ov2vss.scores.miou)}")
+    report = out / "report.md"
+    report.write_text(report_markdown(runs, overlay.relative_to(out), mode))
+    metrics = out / "metrics.json"
+    metrics.write_text(json.dumps(metrics_json(runs, mode), indent=2) + "\n")
+    return [report, metrics, chart, overlay]
