@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from openvidseg.errors import InputError, WeightsError
-from openvidseg.models import create_model, get_variant, list_models, load_model, load_weights, save_model
-from openvidseg.models.layers import P2TPooling
+from openvidseg.models import (
+    create_model,
+    get_variant,
+    list_models,
+    load_model,
+    load_weights,
+    save_model,
+)
+from openvidseg.models.layers import Attention, P2TPooling
+from openvidseg.models.ov2vss.fusion import CrossScaleAggregation
 
 CLASSES = ["red circle", "blue star", "sky", "grass", "person"]
 TRAINABLE = ["ov2vss_tiny", "frame_tiny", "ov2vss_tiny_sam", "ov2vss_tiny_dinov2"]
@@ -107,6 +115,45 @@ def test_p2t_token_count_follows_the_configured_ratios():
     x = torch.randn(1, 8, 30, 30)
     assert P2TPooling(8, (2, 4, 6, 8))(x).shape == (1, 225 + 64 + 25 + 16, 8)  # the spec's 330
     assert P2TPooling(8, (3, 5))(x).shape == (1, 100 + 36, 8)  # the public code ignored the config here
+
+
+def test_cross_scale_aggregation_merges_coarser_levels_into_finer_ones():
+    torch.manual_seed(0)
+    levels, hidden, grid, keys = 3, 4, (5, 6), 7
+    module = CrossScaleAggregation(levels, hidden)
+    torch.nn.init.normal_(module.expand.weight)  # away from the near-identity start
+    torch.nn.init.normal_(module.expand.bias)
+    logits = torch.randn(2, levels, grid[0] * grid[1], keys)
+    # written out level by level: squeeze each level's map per key, sum the squeezed maps of this level
+    # and every coarser one (later levels are coarser), expand with this level's 1x1 weights, add
+    maps = logits.permute(0, 3, 1, 2).reshape(2 * keys, levels, *grid)
+    squeezed = module.squeeze(maps).unflatten(1, (levels, hidden))
+    weight, bias = module.expand.weight.view(levels, hidden), module.expand.bias
+    expected = torch.stack([maps[:, level] + torch.einsum("nchw,c->nhw", squeezed[:, level:].sum(1), weight[level])
+                            + bias[level] for level in range(levels)], dim=1)
+    expected = expected.reshape(2, keys, levels, -1).permute(0, 2, 3, 1)
+    torch.testing.assert_close(module(logits, grid), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cross", [False, True], ids=["self", "cross"])
+def test_attention_computes_what_torch_multihead_attention_computes(cross):
+    torch.manual_seed(0)
+    reference = torch.nn.MultiheadAttention(32, 4, batch_first=True)
+    torch.manual_seed(0)
+    ours = Attention(32, 4)
+    for name, value in reference.state_dict().items():  # the same names, shapes and initial values
+        torch.testing.assert_close(ours.state_dict()[name], value, rtol=0, atol=0)
+    assert ours.state_dict().keys() == reference.state_dict().keys()
+    query, memory = torch.randn(3, 7, 32, requires_grad=True), torch.randn(3, 5, 32)
+    keys = memory if cross else query
+    expected = reference(query, keys, keys, need_weights=False)[0]
+    got = ours(query, memory if cross else None)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    (grad_ours,) = torch.autograd.grad(got.square().sum(), query)
+    (grad_reference,) = torch.autograd.grad(expected.square().sum(), query)
+    torch.testing.assert_close(grad_ours, grad_reference, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="not divisible"):
+        Attention(30, 4)
 
 
 @pytest.mark.parametrize("attention", ["qq", "kk", "vv", "qq+kk", "standard"])

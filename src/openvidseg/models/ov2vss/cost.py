@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from openvidseg.models.layers import Mlp
+from openvidseg.models.layers import Attention, Mlp
 
 
 def cosine_cost(visual: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
@@ -64,7 +64,7 @@ class ClassBlock(nn.Module):
     def __init__(self, channels: int, heads: int = 4, mlp_ratio: int = 2):
         super().__init__()
         self.norm1 = nn.LayerNorm(channels)
-        self.attention = nn.MultiheadAttention(channels, heads, batch_first=True)
+        self.attention = Attention(channels, heads)
         self.norm2 = nn.LayerNorm(channels)
         self.mlp = Mlp(channels, channels * mlp_ratio)
 
@@ -72,7 +72,7 @@ class ClassBlock(nn.Module):
         batch, classes, channels, height, width = x.shape
         tokens = x.permute(0, 3, 4, 1, 2).reshape(-1, classes, channels)  # (B*h*w, K, C)
         normed = self.norm1(tokens)
-        tokens = tokens + self.attention(normed, normed, normed, need_weights=False)[0]
+        tokens = tokens + self.attention(normed)
         tokens = tokens + self.mlp(self.norm2(tokens))
         return tokens.reshape(batch, height, width, classes, channels).permute(0, 3, 4, 1, 2)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from openvidseg.models.layers import Mlp, P2TPooling
+from openvidseg.models.layers import Attention, Mlp, P2TPooling
 
 
 class RandomFrameEnhancement(nn.Module):
@@ -23,7 +23,7 @@ class RandomFrameEnhancement(nn.Module):
         self.pool = P2TPooling(channels, pool_ratios)
         self.regions = Mlp(channels, channels, num_regions)
         self.context_norm = nn.LayerNorm(channels)
-        self.attention = nn.MultiheadAttention(channels, heads, batch_first=True)
+        self.attention = Attention(channels, heads)
         self.norm = nn.LayerNorm(channels)
 
     def context(self, levels: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -34,5 +34,5 @@ class RandomFrameEnhancement(nn.Module):
 
     def forward(self, feature: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         flat = feature.flatten(2).transpose(1, 2)  # (B, HW, C)
-        attended, _ = self.attention(flat, context, context, need_weights=False)
+        attended = self.attention(flat, context)
         return self.norm(flat + attended).transpose(1, 2).reshape_as(feature)

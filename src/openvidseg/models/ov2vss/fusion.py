@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from openvidseg.models.layers import P2TPooling
@@ -33,10 +34,11 @@ class CrossScaleAggregation(nn.Module):
     def forward(self, logits: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         batch, levels, queries, keys = logits.shape
         maps = logits.permute(0, 3, 1, 2).reshape(batch * keys, levels, *grid)  # one map per (key, level)
-        squeezed = self.squeeze(maps).unflatten(1, (levels, self.hidden))
-        running = squeezed.cumsum(1)
-        merged = running[:, -1:] - running + squeezed  # coarse into fine: level l = sum of levels l..L-1
-        refined = maps + self.expand(merged.flatten(1, 2))
+        # coarse into fine, then expand: level l gets expand_l(sum of squeezed levels l..L-1). Both are linear,
+        # so they run as one 1x1 conv whose weight repeats expand_l over the blocks of levels l..L-1
+        coarser = torch.ones(levels, levels, device=logits.device, dtype=self.expand.weight.dtype).triu()
+        weight = coarser[:, :, None] * self.expand.weight.view(levels, 1, self.hidden)  # (L, L, hidden)
+        refined = maps + F.conv2d(self.squeeze(maps), weight.reshape(levels, -1, 1, 1), self.expand.bias)
         return refined.reshape(batch, keys, levels, queries).permute(0, 2, 3, 1)
 
 

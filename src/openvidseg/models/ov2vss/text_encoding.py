@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from openvidseg.models.layers import Mlp
+from openvidseg.models.layers import Attention, Mlp
 
 
 class VideoTextEncoder(nn.Module):
@@ -18,7 +18,7 @@ class VideoTextEncoder(nn.Module):
         super().__init__()
         self.query_norm = nn.LayerNorm(dim)
         self.memory_norm = nn.LayerNorm(dim)
-        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attention = Attention(dim, heads)
         self.mlp_norm = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, dim * mlp_ratio)
         self.alpha = nn.Parameter(torch.full((dim,), alpha_init))
@@ -30,6 +30,6 @@ class VideoTextEncoder(nn.Module):
         classes, templates, dim = text.shape[1:]
         queries = text.reshape(batch, classes * templates, dim)
         memory = self.memory_norm(visual.flatten(2).transpose(1, 2))
-        update, _ = self.attention(self.query_norm(queries), memory, memory, need_weights=False)
+        update = self.attention(self.query_norm(queries), memory)
         update = update + self.mlp(self.mlp_norm(update))
         return (queries + self.alpha * update).reshape(batch, classes, templates, dim)
