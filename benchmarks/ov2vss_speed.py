@@ -2,7 +2,7 @@
 streaming vs recomputing every reference (the public code), and memory over long videos.
 
 Usage: python benchmarks/ov2vss_speed.py [--clip DIR|random:vit-b-16] [--size 480 854] [--classes 5 20 124]
-                                         [--frames 50 500] [--device auto] [--precision fp32]
+                                         [--frames 50 500] [--device auto] [--precision fp32] [--memory-only]
 The CLIP folder may be one written by ../shared/tools/make_random_clip.py vit-b-16 DIR (loads like a hub
 snapshot); by default random:vit-b-16 builds the same architecture in memory. Prints markdown tables.
 """
@@ -24,13 +24,23 @@ from openvidseg.runtime import describe_device, resolve_device
 STAGES = ("CLIP image", "backbone", "STF", "RFE", "VTE", "cost volume + aggregation", "decoder")
 
 
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (VmHWM), MiB."""
+def rss_mib(field: str = "VmHWM") -> float:
+    """This process's peak (VmHWM) or current (VmRSS) resident memory, MiB."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def reset_peak_rss() -> bool:
+    """Start VmHWM again from the current resident size (Linux), so earlier phases do not mask growth."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
 
 
 class StageTimer:
@@ -95,14 +105,23 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--precision", default="fp32")
+    ap.add_argument("--memory-only", action="store_true", help="skip the timings, measure memory over a long video")
     args = ap.parse_args()
     device, size = resolve_device(args.device), tuple(args.size)
     torch.manual_seed(0)
     model = create_model(args.model, clip=args.clip).eval().to(device)
     print(f"{args.model} (CLIP {args.clip}) on {describe_device(device)}, {args.precision}, input {size[0]}x{size[1]}, "
           f"batch 1; median ms per frame over {args.repeats} frames after warm-up\n")
-    timer = StageTimer(model, device)
     names = [f"class {i}" for i in range(max(args.classes))]
+    k = 20 if 20 in args.classes else args.classes[0]
+    if not args.memory_only:
+        timings(model, device, names, k, size, args)
+    memory(model, device, names[:k], size, args)
+
+
+def timings(model, device, names, k_compare, size, args) -> None:
+    """Per-stage milliseconds per frame for every K, then streaming vs recompute at K = `k_compare`."""
+    timer = StageTimer(model, device)
     rows, totals = {}, {}
     for k in args.classes:
         stream = VideoPredictor(model, names[:k], device=device, precision=args.precision)
@@ -124,7 +143,7 @@ def main() -> None:
     print("| whole / CLIP image | " + " | ".join(f"{totals[k] / rows[k]['CLIP image']:.2f}x" for k in args.classes) + " |")
 
     # recompute (the public code: every target re-encodes its references and the random frame) vs streaming
-    k = 20 if 20 in args.classes else args.classes[0]
+    k = k_compare
     recompute = ClipPredictor(model, names[:k], device=device, precision=args.precision, recompute=True)
     frames = list(video(12, size))
     times = []
@@ -135,20 +154,27 @@ def main() -> None:
     print(f"\nK={k}: recompute every reference {statistics.median(times):.1f} ms/frame vs streaming "
           f"{totals[k]:.1f} ms/frame: streaming is {statistics.median(times) / totals[k]:.2f}x faster")
 
-    # memory over a long video (streaming), K = 20
-    stream = VideoPredictor(model, names[:k], device=device, precision=args.precision)
+
+def memory(model, device, names, size, args) -> None:
+    """Peak memory while streaming a long video, counted from the start of the stream."""
+    stream = VideoPredictor(model, names, device=device, precision=args.precision)
+    reset = reset_peak_rss()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     marks, peaks = sorted(args.frames), {}
     start = time.perf_counter()
     for t, frame in enumerate(video(marks[-1], size), start=1):
         stream.step(frame)
         if t in marks:
-            peaks[t] = (peak_rss_mib(), torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None)
+            cuda = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+            peaks[t] = (rss_mib("VmHWM"), rss_mib("VmRSS"), cuda)
     elapsed = time.perf_counter() - start
-    print(f"\nstreaming {marks[-1]} frames at K={k}: {marks[-1] / elapsed:.2f} frames/s")
-    print("| frames | peak RSS MiB | peak CUDA MiB |\n|---|---|---|")
+    print(f"\nstreaming {marks[-1]} frames at K={len(names)}: {marks[-1] / elapsed:.2f} frames/s"
+          + ("" if reset else " (peak RSS could not be reset: it includes the timings above)"))
+    print("| frames | peak RSS MiB | current RSS MiB | peak CUDA MiB |\n|---|---|---|---|")
     for t in marks:
-        rss, cuda = peaks[t]
-        print(f"| {t} | {rss:.0f} | {'-' if cuda is None else f'{cuda:.0f}'} |")
+        peak, current, cuda = peaks[t]
+        print(f"| {t} | {peak:.0f} | {current:.0f} | {'-' if cuda is None else f'{cuda:.0f}'} |")
     first, last = peaks[marks[0]][0], peaks[marks[-1]][0]
     print(f"peak RSS after {marks[-1]} vs {marks[0]} frames: {100 * (last - first) / first:+.1f}%")
 
