@@ -111,7 +111,7 @@ def main() -> None:
     torch.manual_seed(0)
     model = create_model(args.model, clip=args.clip).eval().to(device)
     print(f"{args.model} (CLIP {args.clip}) on {describe_device(device)}, {args.precision}, input {size[0]}x{size[1]}, "
-          f"batch 1; median ms per frame over {args.repeats} frames after warm-up\n")
+          + ("batch 1" if args.memory_only else f"batch 1; median ms per frame over {args.repeats} frames after warm-up\n"))
     names = [f"class {i}" for i in range(max(args.classes))]
     k = 20 if 20 in args.classes else args.classes[0]
     if not args.memory_only:
