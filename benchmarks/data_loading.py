@@ -16,14 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from process_memory import rss_mib
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
-
-
-def rss_mib() -> float:
-    """Current resident set size of this process, MiB."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def clips_per_second(root: Path, split: str, workers: int, clips: int) -> tuple[float, int]:
@@ -32,11 +28,12 @@ def clips_per_second(root: Path, split: str, workers: int, clips: int) -> tuple[
 
     from openvidseg.config.schema import DataConfig
     from openvidseg.data import VSPWDataset, build_augmentation
+    from openvidseg.data.sampling import DEFAULT_OFFSETS
     from openvidseg.data.vspw_layout import CLASS_FILE
 
     cfg = DataConfig()
     classes = "all" if (root / CLASS_FILE).is_file() else "ov2vss"  # a generated set has its own class file
-    dataset = VSPWDataset(root, split, split=classes, ref_offsets=cfg.ref_offsets, transform=build_augmentation(cfg), seed=0)
+    dataset = VSPWDataset(root, split, split=classes, ref_offsets=DEFAULT_OFFSETS, transform=build_augmentation(cfg), seed=0)
     loader = torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=True, num_workers=workers,
                                          generator=torch.Generator().manual_seed(0),
                                          persistent_workers=workers > 0)

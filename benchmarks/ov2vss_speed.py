@@ -16,31 +16,13 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+from process_memory import reset_peak_rss, rss_mib
 
 from openvidseg.inference import ClipPredictor, VideoPredictor
 from openvidseg.models import create_model
 from openvidseg.runtime import describe_device, resolve_device
 
 STAGES = ("CLIP image", "backbone", "STF", "RFE", "VTE", "cost volume + aggregation", "decoder")
-
-
-def rss_mib(field: str = "VmHWM") -> float:
-    """This process's peak (VmHWM) or current (VmRSS) resident memory, MiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def reset_peak_rss() -> bool:
-    """Start VmHWM again from the current resident size (Linux), so earlier phases do not mask growth."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-        return True
-    except OSError:
-        return False
 
 
 class StageTimer:
