@@ -2,6 +2,7 @@
 without a launcher: a single process needs nothing."""
 from __future__ import annotations
 
+import gc
 import os
 from datetime import timedelta
 
@@ -44,8 +45,11 @@ def barrier() -> None:
 
 
 def shutdown_distributed() -> None:
-    """Leave the process group, if this process joined one."""
+    """Leave the process group, if this process joined one. Objects still holding the group (a DDP
+    reducer kept alive by a reference cycle) are collected first: destroyed later, at interpreter exit,
+    they can abort the process with gloo's threads still running."""
     if is_distributed():
+        gc.collect()
         dist.destroy_process_group()
 
 
