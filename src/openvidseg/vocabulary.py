@@ -13,7 +13,8 @@ from pathlib import Path
 from openvidseg.errors import InputError
 
 BACKGROUND = "background"
-MAX_CLASSES = 255  # mask values 0..254 are class indices; 255 means "no class"
+NO_CLASS = 255  # the mask value of a pixel that belongs to no class of the vocabulary
+MAX_CLASSES = NO_CLASS  # mask values 0..254 are class indices
 MAX_NAME_LENGTH = 200
 
 
@@ -72,7 +73,7 @@ def check_class_names(names: Sequence[str], source: str = "--classes") -> tuple[
         raise InputError(f"duplicate class names in {source}: {', '.join(dict.fromkeys(duplicates))} "
                          "(names are compared ignoring case): list each class once")
     if len(names) > MAX_CLASSES:
-        raise InputError(f"{len(names)} classes given; at most {MAX_CLASSES} fit in the mask PNGs (255 means no class)")
+        raise InputError(f"{len(names)} classes given; at most {MAX_CLASSES} fit in the mask PNGs ({NO_CLASS} means no class)")
     return tuple(names)
 
 

@@ -26,6 +26,7 @@ from openvidseg.inference.output_folder import OutputFolder
 from openvidseg.inference.segment import Segmenter
 from openvidseg.inference.statistics import ClassStatistics
 from openvidseg.models.base import VideoSegmenter
+from openvidseg.vocabulary import NO_CLASS
 
 DEFAULT_FPS = 25.0  # for frame folders and globs, which carry no frame rate
 NOT_COMPARED = ("device",)  # settings that may change between a run and its resumption
@@ -60,7 +61,7 @@ def resume_point(folder: OutputFolder, settings: dict[str, Any], source: FrameSo
 def classes_json(segmenter: Segmenter, colors) -> dict[str, Any]:
     """classes.json: names in index order, their RGB colours, and the value of "no class"."""
     return {"names": list(segmenter.class_names), "colors": [[int(c) for c in rgb] for rgb in colors],
-            "no_class": 255}
+            "no_class": NO_CLASS}
 
 
 def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path, *, masks: bool = True,

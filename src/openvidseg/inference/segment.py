@@ -24,11 +24,10 @@ from openvidseg.errors import InputError
 from openvidseg.inference.predictor import FramePrediction, VideoPredictor
 from openvidseg.models.base import VideoSegmenter
 from openvidseg.runtime import resolve_device, resolve_dtype
-from openvidseg.vocabulary import build_vocabulary, check_class_names
+from openvidseg.vocabulary import NO_CLASS, build_vocabulary, check_class_names
 
 DEFAULT_MODEL = "dense_clip_vitb16"
 FALLBACK_SIZE = 480  # short side for models whose preset names none
-NO_CLASS = 255
 
 
 def build_segment_model(model: str | None = None, checkpoint: str | Path | None = None, clip: str | None = None,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-NO_CLASS = 255
+from openvidseg.vocabulary import NO_CLASS
 
 
 class ClassStatistics:

@@ -9,8 +9,7 @@ from PIL import Image, ImageDraw
 
 from openvidseg.viz.fonts import default_font
 from openvidseg.viz.palette import png_palette
-
-NO_CLASS = 255
+from openvidseg.vocabulary import NO_CLASS
 
 
 def save_label_png(labels: np.ndarray, path: str | Path, colors: np.ndarray) -> None:

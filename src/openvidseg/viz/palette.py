@@ -5,6 +5,8 @@ import colorsys
 
 import numpy as np
 
+from openvidseg.vocabulary import NO_CLASS
+
 GOLDEN = 0.618033988749895
 NO_CLASS_COLOR = (0, 0, 0)
 
@@ -23,6 +25,6 @@ def class_colors(num_classes: int) -> np.ndarray:
 def png_palette(colors: np.ndarray) -> list[int]:
     """A 256-entry palette for a mode-'P' PNG: index i = colors[i], unused entries and 255 black."""
     table = np.zeros((256, 3), dtype=np.uint8)
-    table[: min(len(colors), 255)] = colors[:255]
-    table[255] = NO_CLASS_COLOR
+    table[: min(len(colors), NO_CLASS)] = colors[:NO_CLASS]
+    table[NO_CLASS] = NO_CLASS_COLOR
     return table.reshape(-1).tolist()
