@@ -8,12 +8,11 @@ parameters is an error instead of silently training on data other than the confi
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from openvidseg.errors import DataError
+from openvidseg.files import build_folder_atomically
 
 PARAMETERS_NAME = "synthetic.json"
 CLASS_TABLE_NAME = "label_num_dic_final.json"  # every VSPW-layout set we write has it; folders appear whole (renamed)
@@ -44,22 +43,14 @@ def ensure_synthetic_vspw(
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise DataError(f"{root} exists but holds no dataset (no {CLASS_TABLE_NAME}): remove it or point data.root "
                         "elsewhere so the synthetic set can be generated there")
-    temporary = root.parent / f".{root.name}.tmp-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
-    try:
-        write_synthetic_vspw(temporary, class_names=tuple(class_names), num_videos=sum(parameters["splits"].values()),
+
+    def build(folder: Path) -> None:
+        write_synthetic_vspw(folder, class_names=tuple(class_names), num_videos=sum(parameters["splits"].values()),
                              num_frames=num_frames, size=tuple(parameters["size"]), seed=seed,
                              splits=parameters["splits"], num_stuff=num_stuff, seen_classes=seen_classes)
-        (temporary / PARAMETERS_NAME).write_text(json.dumps(parameters, indent=1) + "\n")
-        if root.is_dir():
-            root.rmdir()  # empty (checked above); a non-empty one means another process just finished
-        os.rename(temporary, root)
-    except OSError:
-        if not _is_dataset(root):
-            raise
-        # another process renamed its copy into place first: theirs is the same data
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+        (folder / PARAMETERS_NAME).write_text(json.dumps(parameters, indent=1) + "\n")
+
+    build_folder_atomically(root, build)  # another process may finish first: theirs is the same data
     _check_parameters(root, parameters)
     return root
 

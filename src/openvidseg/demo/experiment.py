@@ -24,6 +24,8 @@ from safetensors.torch import load_file, save_file
 
 from openvidseg.demo.tiny_clip import DONE_FILE, pretrain_tiny_clip
 from openvidseg.demo.world import WorldSpec, read_corrupted, write_world
+from openvidseg.files import build_folder_atomically
+from openvidseg.metrics.report import format_score
 
 TEMPLATES = ("a photo of a {}.", "a {}.", "the {}.", "a picture of the {}.", "a drawing of a {}.",
              "a blurry photo of a {}.")
@@ -83,18 +85,9 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "openvidseg"
 
 
-def _atomic_build(target: Path, build: Callable[[Path], Any]) -> Path:
-    """Build into a temporary sibling folder and rename it into place, unless `target` exists already."""
-    if target.is_dir():
-        return target
-    temporary = target.with_name(f".{target.name}.{os.getpid()}")
-    build(temporary)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        temporary.rename(target)
-    except OSError:  # built meanwhile by another process: keep theirs
-        shutil.rmtree(temporary, ignore_errors=True)
-    return target
+def _cached_folder(target: Path, build: Callable[[Path], Any]) -> Path:
+    """`target`, built (atomically) unless it exists already."""
+    return target if target.is_dir() else build_folder_atomically(target, build)
 
 
 def shuffle_attribute_words(clip_dir: Path, spec: WorldSpec, out: Path) -> Path:
@@ -124,7 +117,7 @@ def prepare(settings: DemoSettings, cache: Path, log: Callable[[str], None]) -> 
     """Generate (or reuse) the world, the world CLIP and the control's CLIP; returns paths and seconds spent."""
     spec, times = settings.world, {}
     start = time.perf_counter()
-    world = _atomic_build(cache / f"world-{spec.key()}", lambda p: write_world(spec, p))
+    world = _cached_folder(cache / f"world-{spec.key()}", lambda p: write_world(spec, p))
     times["world"] = time.perf_counter() - start
     templates = cache / "templates.txt"
     if not templates.is_file():
@@ -134,10 +127,10 @@ def prepare(settings: DemoSettings, cache: Path, log: Callable[[str], None]) -> 
     clip = cache / f"clip-{spec.key()}-{settings.clip_steps}"
     if not (clip / DONE_FILE).is_file():
         log(f"pretraining the world's tiny CLIP ({settings.clip_steps} steps; cached in {clip})")
-        _atomic_build(clip, lambda p: pretrain_tiny_clip(spec, p, TEMPLATES, steps=settings.clip_steps,
+        _cached_folder(clip, lambda p: pretrain_tiny_clip(spec, p, TEMPLATES, steps=settings.clip_steps,
                                                           seed=settings.seed, log=log))
     times["clip pretraining"] = time.perf_counter() - start
-    shuffled = _atomic_build(clip.with_name(clip.name + "-shuffled"), lambda p: shuffle_attribute_words(clip, spec, p))
+    shuffled = _cached_folder(clip.with_name(clip.name + "-shuffled"), lambda p: shuffle_attribute_words(clip, spec, p))
     return DemoPaths(world, clip, shuffled, templates), times
 
 
@@ -210,13 +203,10 @@ def run_variant(variant: Variant, settings: DemoSettings, paths: DemoPaths, out:
     start = time.perf_counter()
     scores, corrupted = evaluate_variant(model, paths, settings)
     result = VariantResult(variant, scores, corrupted, trained, time.perf_counter() - start, model_path)
-    log(f"{variant.name}: mIoU {fmt(scores.miou)}, seen {fmt(scores.miou_seen)}, unseen {fmt(scores.miou_unseen)}, "
-        f"corrupted frames {fmt(corrupted)} ({trained:.0f} s training, {result.eval_seconds:.0f} s evaluation)")
+    scores_text = ", ".join(f"{label} {format_score(value, 1)}" for label, value in (
+        ("mIoU", scores.miou), ("seen", scores.miou_seen), ("unseen", scores.miou_unseen), ("corrupted frames", corrupted)))
+    log(f"{variant.name}: {scores_text} ({trained:.0f} s training, {result.eval_seconds:.0f} s evaluation)")
     return result
-
-
-def fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
 
 
 @dataclass

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from openvidseg.demo.experiment import DemoRun, VariantResult, fmt
+from openvidseg.demo.experiment import DemoRun, VariantResult
+from openvidseg.metrics.report import format_score
 
 COLUMNS = (("mIoU", "miou"), ("seen", "miou_seen"), ("unseen", "miou_unseen"), ("hIoU", "hiou"), ("VC8", "vc8"))
 
@@ -37,7 +38,7 @@ def summarise(runs: list[DemoRun]) -> dict[str, dict[str, dict[str, float | None
 def _cell(entry: dict) -> str:
     if entry["mean"] is None:
         return "n/a"
-    return fmt(entry["mean"]) + (f" ± {entry['std']:.1f}" if entry["std"] is not None else "")
+    return format_score(entry["mean"], 1) + (f" ± {entry['std']:.1f}" if entry["std"] is not None else "")
 
 
 def report_markdown(runs: list[DemoRun], overlay: Path | None, mode: str) -> str:
@@ -131,7 +132,7 @@ def write_demo_outputs(runs: list[DemoRun], out: Path, mode: str) -> list[Path]:
     ov2vss = next(r for r in runs[0].rows if r.variant.name == "ov2vss")
     chart = draw_per_class_chart(ov2vss.scores, out / "per_class_iou.png",
                                  title=f"OV2VSS per-class IoU (%), seed {runs[0].settings.seed}: "
-                                       f"mIoU {fmt(ov2vss.scores.miou)}")
+                                       f"mIoU {format_score(ov2vss.scores.miou, 1)}")
     report = out / "report.md"
     report.write_text(report_markdown(runs, overlay.relative_to(out), mode))
     metrics = out / "metrics.json"

@@ -17,8 +17,9 @@ OTHER_COLOUR = (120, 120, 120)
 GROUP_COLOURS = {"seen": SEEN_COLOUR, "unseen": UNSEEN_COLOUR}
 
 
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+def format_score(value: float | None, digits: int = 2) -> str:
+    """A score in % for a table: `digits` decimals, "n/a" where it is undefined (None)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def classes_by_iou(result: ScoreResult) -> list[tuple[str, float | None]]:
@@ -39,7 +40,7 @@ def summary_table(result: ScoreResult) -> str:
     scores = headline_scores(result)
     widths = [max(len(label), 6) for label, _ in scores]
     header = "  ".join(f"{label:>{w}}" for (label, _), w in zip(scores, widths))
-    values = "  ".join(f"{_fmt(value):>{w}}" for (_, value), w in zip(scores, widths))
+    values = "  ".join(f"{format_score(value):>{w}}" for (_, value), w in zip(scores, widths))
     context = (f"protocol {result.protocol}, split {result.split} ({result.split_def}), {result.num_videos} videos, "
                f"{result.num_frames} frames, class names {result.class_names}")
     return f"{context}\n{header}\n{values}"
@@ -62,7 +63,7 @@ def report_markdown(result: ScoreResult, title: str, settings: Mapping[str, obje
     lines += [f"| {key} | {value} |" for key, value in (settings or {}).items()]
     lines += ["", "| metric | % |", "|---|---|"]
     for label, value in headline_scores(result):
-        lines.append(f"| {label} | {_fmt(value)} |")
+        lines.append(f"| {label} | {format_score(value)} |")
     lines += ["", "n/a: undefined (a group with no class in the ground truth or predicted; VC without a video "
                   "longer than 16 frames).", "", "## Per class IoU", "",
               "| rank | class | group | IoU % |", "|---|---|---|---|"]
@@ -71,7 +72,7 @@ def report_markdown(result: ScoreResult, title: str, settings: Mapping[str, obje
         if iou is None:
             unscored.append(name)
             continue
-        lines.append(f"| {rank} | {name.replace('|', '/')} | {result.group_of(name) or '-'} | {_fmt(iou)} |")
+        lines.append(f"| {rank} | {name.replace('|', '/')} | {result.group_of(name) or '-'} | {format_score(iou)} |")
     if unscored:
         lines += ["", f"Not in the ground truth and never predicted ({len(unscored)}, not counted): "
                       + ", ".join(unscored) + "."]
@@ -103,7 +104,7 @@ def draw_per_class_chart(result: ScoreResult, path: str | Path, title: str | Non
     draw = ImageDraw.Draw(image)
     x0 = margin + label_w
     heading = title or (f"Per-class IoU (%), protocol {result.protocol}, split {result.split}: "
-                        f"mIoU {_fmt(result.miou)}")
+                        f"mIoU {format_score(result.miou)}")
     draw.text((margin, 8), heading, fill="black", font=font)
     legend_x = margin
     for label, colour in (("seen", SEEN_COLOUR), ("unseen", UNSEEN_COLOUR)):
