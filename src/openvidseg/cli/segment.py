@@ -67,16 +67,13 @@ def _log(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def _open_inputs(inputs: list[str], fps: float | None) -> list[tuple[str, int | None]]:
-    """Open (and close) every input before the model loads, so a missing or broken input stops the run at once;
-    returns (input, declared frame count) pairs."""
+def _check_inputs(inputs: list[str], fps: float | None) -> None:
+    """Open (and close) every input before the model loads, so a missing or broken input stops the run at once."""
     from openvidseg.data.video import open_frames
 
-    found = []
     for source in inputs:
-        with open_frames(source, fps=fps) as frames:
-            found.append((source, frames.num_frames))
-    return found
+        with open_frames(source, fps=fps):
+            pass
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from openvidseg.vocabulary import build_vocabulary
 
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
-    _open_inputs(args.inputs, args.fps)
+    _check_inputs(args.inputs, args.fps)
     images = [s for s in args.inputs if Path(s).is_file() and Path(s).suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > 1:
         _log(args, f"note: {len(images)} single images given, each segmented as a one-frame video; quote a glob "

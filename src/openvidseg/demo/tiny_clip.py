@@ -1,9 +1,9 @@
 """A tiny CLIP pretrained in the synthetic world, standing in for web-scale CLIP: a small transformers
-`CLIPModel` with a word-level tokenizer, trained contrastively on crops and captions covering every
-composition, seen and unseen (web-scale CLIP has seen far more concepts than any segmentation dataset
-labels). The image embedding used in training is the mean of the projected patch tokens, the same dense
-path the segmentation models read, so patches land in the text space. Saved as a hub-layout folder
-that loads through the normal `load_clip(PATH)` / `--clip PATH` path.
+`CLIPModel` with a word-level tokenizer, trained on crops and captions covering every composition, seen
+and unseen (web-scale CLIP has seen far more concepts than any segmentation dataset labels). A crop is
+matched to a class through its best projected patch token, the same dense path the segmentation models
+read, so patches land in the text space (see `pretrain_tiny_clip`). Saved as a hub-layout folder that
+loads through the normal `load_clip(PATH)` / `--clip PATH` path.
 """
 from __future__ import annotations
 
@@ -99,6 +99,7 @@ class SceneSampler:
 
 
 def _encode_text(clip: ClipModel, texts: list[str]) -> torch.Tensor:
+    """(N, D) normalised text embeddings with gradients (`ClipModel.encode_text` runs without)."""
     batch = clip.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
     out = clip.model.text_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     return F.normalize(clip.model.text_projection(out.pooler_output), dim=-1)

@@ -5,14 +5,16 @@ classes are new combinations of attributes every seen class has taught.
 Split over compositions: with colours c_i and shapes s_j, the unseen classes are the "diagonal"
 (c_i, s_{i + shift}) pairs, one per colour and one per shape; every other pair, and every grey ground
 ("stuff": gravel, tiles, fence), is seen. Every shape also has its own fill pattern (solid, stripes,
-checks, dots), so each patch of an object shows both of its attributes, as parts of real objects do. Nuisances where temporal context helps: some frames are heavily corrupted (noise,
-blur, or a dropped frame shown as a flat grey image) while their ground truth stays the true scene;
-their (video, frame) list is written to `corrupted.json`.
+checks, dots), so each patch of an object shows both of its attributes, as parts of real objects do.
+
+Nuisances where temporal context helps: some frames are heavily corrupted (noise, blur, or a dropped
+frame shown as a flat grey image) while their ground truth stays the true scene; their (video, frame)
+list is written to `corrupted.json`.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +42,6 @@ class WorldSpec:
     corrupt_prob: float = 0.15
     objects_per_video: tuple[int, int] = (3, 5)
     seed: int = 0
-    extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     def things(self) -> list[tuple[str, str]]:
         return [(c, s) for c in self.colours for s in self.shapes]
