@@ -1,6 +1,7 @@
 """Data: dataset class vocabularies, seen/unseen splits and evaluation protocols; datasets (VSPW layout,
-Cityscapes snippets), frame sources (video files, frame folders), clip sampling, augmentation, checks
-and a synthetic dataset generator.
+Cityscapes snippets; video instance layouts: YouTube-VIS/OVIS/LV-VIS, BURST, COCO/LVIS images), frame
+sources (video files, frame folders), clip sampling, augmentation, checks and synthetic dataset generators
+(semantic, instance).
 
 Names whose modules need torch or PyAV (datasets, video files, builders) are imported on first use, so
 `import openvidseg.data` stays light.
@@ -15,7 +16,8 @@ from openvidseg.data.classes import (
 )
 from openvidseg.data.frame_source import FrameSource, ImageFrames
 from openvidseg.data.sampling import (
-    ClipIndices, eval_clip_indices, eval_clips, item_rng, sample_random_frame, sample_training_clip,
+    ClipIndices, eval_clip_indices, eval_clips, item_rng, sample_instance_clip, sample_random_frame,
+    sample_training_clip,
 )
 from openvidseg.data.splits import (
     BACKGROUND, PROTOCOLS, ClassSplit, EvalProtocol, all_seen_split, load_split, ov2vss_split, split_from_seen_names,
@@ -41,6 +43,17 @@ _LAZY = {
     "build_train_dataset": "openvidseg.data.build",
     "prepare_dataset": "openvidseg.data.build",
     "ensure_synthetic_vspw": "openvidseg.data.synthetic_folder",
+    "InstanceAnnotations": "openvidseg.data.instances",
+    "InstanceCategory": "openvidseg.data.instances",
+    "InstanceTrack": "openvidseg.data.instances",
+    "VideoInfo": "openvidseg.data.instances",
+    "load_instance_annotations": "openvidseg.data.instance_layouts",
+    "VideoInstanceDataset": "openvidseg.data.instance_dataset",
+    "InstanceVideo": "openvidseg.data.instance_dataset",
+    "collate_instance_clips": "openvidseg.data.instance_dataset",
+    "InstanceWorldSpec": "openvidseg.data.synthetic_instances",
+    "write_instance_world": "openvidseg.data.synthetic_instances",
+    "ensure_instance_world": "openvidseg.data.synthetic_instances",
 }
 
 
@@ -55,5 +68,5 @@ __all__ = [
     "PROTOCOLS", "VSPW_CLASSES", "AugmentParams", "ClassSplit", "ClipAugmentation", "ClipIndices", "EvalProtocol",
     "FrameSource", "ImageFrames", "Normalize", "all_seen_split", "class_names_in_form", "clean_class_name",
     "eval_clip_indices", "eval_clips", "item_rng", "load_split", "ov2vss_split", "resize_short_side",
-    "sample_random_frame", "sample_training_clip", "split_from_seen_names", *_LAZY,
+    "sample_instance_clip", "sample_random_frame", "sample_training_clip", "split_from_seen_names", *_LAZY,
 ]

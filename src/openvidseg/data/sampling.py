@@ -109,3 +109,32 @@ def item_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     """The random generator of one dataset item: the same (seed, epoch, index) gives the same draws in
     any process, so DataLoader workers are reproducible whatever their number."""
     return np.random.default_rng([seed, epoch, index])
+
+
+def sample_instance_clip(reference: int, length: int, num_frames: int, frame_range: int,
+                         rng: np.random.Generator, reverse_prob: float = 0.0) -> tuple[int, ...]:
+    """The frames of one instance-segmentation training clip around frame `reference`, as the peers
+    (CLIP-VIS, OVFormer, on the MinVIS/VITA data pipeline) sample them.
+
+    `num_frames - 1` other frames are drawn from [reference - frame_range, reference + frame_range]
+    (clamped to the video), without replacement while the window has enough frames and with replacement
+    beyond that (short videos); the clip is sorted in time, then reversed with probability `reverse_prob`.
+    Returns `num_frames` original frame indices, the reference among them.
+    """
+    if not 0 <= reference < length:
+        raise ValueError(f"reference {reference} outside a video of {length} frames")
+    if num_frames < 1 or frame_range < 0:
+        raise ConfigError(f"need num_frames >= 1 and frame_range >= 0, got {num_frames} and {frame_range}")
+    window = [i for i in range(max(reference - frame_range, 0), min(reference + frame_range + 1, length))
+              if i != reference]
+    others: list[int] = []
+    if num_frames > 1:
+        if not window:
+            others = [reference] * (num_frames - 1)
+        else:
+            replace = len(window) < num_frames - 1
+            others = [window[int(i)] for i in rng.choice(len(window), size=num_frames - 1, replace=replace)]
+    frames = sorted(others + [reference])
+    if reverse_prob > 0 and rng.random() < reverse_prob:
+        frames.reverse()
+    return tuple(frames)

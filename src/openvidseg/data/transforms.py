@@ -158,6 +158,15 @@ class ClipAugmentation:
         out_label = None if label is None else self._pad(self._geometry(label, params, is_mask=True), IGNORE_INDEX)
         return out_images, out_label
 
+    def apply_masks(self, masks: np.ndarray, params: AugmentParams) -> np.ndarray:
+        """Apply one draw's geometry (resize nearest, crop, flip, pad with False) to instance masks:
+        (N, H, W) bool -> (N, crop_h, crop_w) bool, exactly as `apply` moves the frames' pixels."""
+        out = np.zeros((masks.shape[0], *self.crop_size), dtype=bool)
+        for n, mask in enumerate(masks):
+            moved = self._pad(self._geometry(mask.astype(np.uint8), params, is_mask=True), 0)
+            out[n] = moved.astype(bool)
+        return out
+
     def __call__(self, images: Sequence[np.ndarray], label: np.ndarray,
                  rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
         """Sample one draw and apply it to every image of the clip and to the label."""

@@ -75,7 +75,7 @@ class VSPWVideo(ImageFrames):
         return mask
 
 
-def _chw_tensor(image: np.ndarray) -> torch.Tensor:
+def chw_tensor(image: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 array -> (3, H, W) uint8 tensor (copied only when the array is read-only or strided)."""
     if not image.flags.writeable or not image.flags.c_contiguous:
         image = np.array(image, order="C")
@@ -157,7 +157,7 @@ class VSPWDataset(Dataset):
         label = self.train_label(video, target)
         if self.transform is not None:
             images, label = self.transform(images, label, rng)
-        tensors = [_chw_tensor(im) for im in images]
+        tensors = [chw_tensor(im) for im in images]
         num = len(clip.frame_ids)
         item: dict[str, object] = {
             "frames": torch.stack(tensors[:num]),
