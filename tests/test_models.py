@@ -15,6 +15,7 @@ from openvidseg.models import (
     load_weights,
     save_model,
 )
+from openvidseg.models.base import masked_cross_entropy
 from openvidseg.models.layers import Attention, P2TPooling
 from openvidseg.models.ov2vss.fusion import CrossScaleAggregation
 
@@ -243,3 +244,55 @@ def test_real_size_variants_build_and_run_with_random_weights(name, clip, extra,
     with torch.no_grad():
         logits = model(frames, CLASSES[:2], random_frame)["logits"]
     assert logits.shape == (1, 2, 96, 128) and torch.isfinite(logits).all()
+
+
+def test_cross_entropy_averages_over_labelled_pixels_and_is_zero_without_any():
+    logits = torch.tensor([[[[2.0, 0.5]], [[-1.0, 1.5]]]])  # (B=1, K=2, H=1, W=2)
+    labelled = torch.tensor([[[0, 255]]])
+    expected = -torch.log(torch.exp(torch.tensor(2.0)) / (torch.exp(torch.tensor(2.0)) + torch.exp(torch.tensor(-1.0))))
+    torch.testing.assert_close(masked_cross_entropy(logits, labelled), expected)
+    both = torch.tensor([[[0, 1]]])
+    expected_both = (expected - torch.log(torch.exp(torch.tensor(1.5)) / (torch.exp(torch.tensor(0.5)) + torch.exp(torch.tensor(1.5))))) / 2
+    torch.testing.assert_close(masked_cross_entropy(logits, both), expected_both)
+
+
+def test_a_crop_without_labelled_pixels_gives_zero_loss_and_zero_gradient():
+    """VSPW crops of unseen classes only are all 255: the loss must not turn NaN (the NaN guard would stop the run)."""
+    torch.manual_seed(0)
+    model = create_model("ov2vss_tiny").train()
+    frames, random_frame = clip_batch(batch=1)
+    out = model(frames, CLASSES[:3], random_frame, torch.full((1, 64, 96), 255))
+    assert out["loss"].item() == 0.0 and out["loss_ce"].item() == 0.0 and out["loss_aux"].item() == 0.0
+    out["loss"].backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert grads and all(g is None or not g.abs().sum() > 0 for g in grads)
+
+
+def test_reference_offsets_are_sorted_once_so_every_path_runs_oldest_first():
+    from openvidseg.inference import VideoPredictor
+
+    torch.manual_seed(0)
+    sorted_model = create_model("ov2vss_tiny").eval()
+    unsorted = create_model("ov2vss_tiny", ref_offsets=(-3, -9, -6)).eval()
+    unsorted.load_state_dict(sorted_model.state_dict())
+    assert unsorted.ref_offsets == (-9, -6, -3)
+    video = [f.permute(1, 2, 0).numpy() for f in clip_batch(batch=1, steps=12, size=(48, 48))[0][0]]
+    a = [p.logits for p in VideoPredictor(sorted_model, CLASSES, return_logits=True).run(video)]
+    b = [p.logits for p in VideoPredictor(unsorted, CLASSES, return_logits=True).run(video)]
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("finetune_clip", ["none", "attention"])
+def test_a_vocabulary_cached_under_inference_mode_serves_training(finetune_clip):
+    """A predictor (inference_mode) caches the vocabulary's text embeddings; training the same model with the
+    same names afterwards must work ("Inference tensors cannot be saved for backward" before)."""
+    from openvidseg.inference import ClipPredictor
+
+    torch.manual_seed(0)
+    model = create_model("ov2vss_tiny", finetune_clip=finetune_clip)
+    ClipPredictor(model, CLASSES[:3]).predict(lambda i: torch.zeros(3, 64, 96, dtype=torch.uint8), 0, [0, 0, 0], 0)
+    model.train()
+    frames, random_frame = clip_batch(batch=1)
+    out = model(frames, CLASSES[:3], random_frame, torch.randint(0, 3, (1, 64, 96)))
+    out["loss"].backward()
+    assert model.text_encoder.alpha.grad is not None and torch.isfinite(out["loss"])

@@ -37,15 +37,23 @@ def test_streaming_equals_clip_mode_for_the_same_references(ov2vss):
 
 
 def test_memory_frame_schedule_and_references():
+    """The long-range frame lies outside the clip window [t - 9, t] as soon as the video allows (training
+    draws it from there), is refreshed every N frames, and is frame 0 before that."""
     model = create_model("ov2vss_tiny").eval()
     stream = VideoPredictor(model, CLASSES, memory_interval=5)
-    assert [stream.memory_index_for(t) for t in range(13)] == [0, 0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10]
+    schedule = [stream.memory_index_for(t) for t in range(26)]
+    assert schedule == [0] * 15 + [5] * 5 + [10] * 5 + [15]
+    assert all(t - m >= 10 and t - m < 10 + 5 for t, m in enumerate(schedule) if t >= 10)
     assert stream.reference_indices(0) == [0, 0, 0] and stream.reference_indices(10) == [1, 4, 7]
     seen = []
-    for frame in random_video(13):
+    for frame in random_video(21):
         stream.step(frame)
         seen.append(stream.memory_index)
-    assert seen == [0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10, 10]  # memory after each step
+        assert len(stream.contexts) <= 3  # the one in use and the refresh frames waiting inside the window
+    assert seen == schedule[:21]  # the memory each frame was decoded with
+    # without STF the window is the target alone: refreshed frame N serves frames N+1 .. 2N
+    per_frame_window = VideoPredictor(create_model("ov2vss_tiny", use_stf=False), CLASSES, memory_interval=5)
+    assert [per_frame_window.memory_index_for(t) for t in range(12)] == [0] * 6 + [5] * 5 + [10]
 
 
 def test_recompute_mode_gives_the_same_predictions_as_the_cache(ov2vss):

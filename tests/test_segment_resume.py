@@ -96,10 +96,11 @@ def ov2vss_checkpoint(tmp_path_factory):
 @pytest.mark.parametrize("model, stop", [("dense_clip_tiny", 7), ("ov2vss_tiny", 12)])
 def test_ctrl_c_then_resume_equals_an_uninterrupted_run(video, tmp_path, monkeypatch, capsys, ov2vss_checkpoint,
                                                          model, stop):
-    """ov2vss (references 9, 6, 3 frames back, memory frame every 12) stops at 12: resuming encodes frames
-    3..11 and the memory frame 0; frame 12 becomes the memory frame of frames 13.. as in a whole run."""
+    """ov2vss (references 9, 6, 3 frames back, memory frame refreshed every 2 frames and used once outside
+    the clip window) stops at 12: resuming encodes frames 3..11 and the memory frame 2; the refresh frames
+    4..10 among them become the memory frames of frames 14..19, as in a whole run."""
     choice = ["--model", model] if model == "dense_clip_tiny" else ["--checkpoint", ov2vss_checkpoint]
-    args = ["--classes", ", ".join(CLASSES), *choice, "--memory-interval", 12, "--quiet"]
+    args = ["--classes", ", ".join(CLASSES), *choice, "--memory-interval", 2, "--quiet"]
     encoded = record_overlay_frames(monkeypatch)
     assert segment(video, *args, "--out", tmp_path / "whole") == 0
     whole = tmp_path / "whole" / "walk"

@@ -121,6 +121,7 @@ def test_bf16_trains_on_the_cpu(data_root, tmp_path):
     ("frame_tiny_synthetic", ["train.lrr=1"], "unknown config key 'train.lrr'; close matches: train.lr"),
     ("dense_clip_tiny_synthetic", [], "model 'dense_clip_tiny' has no trainable parameters"),
     ("frame_tiny_synthetic", ["train.precision=fp16", "device=cpu"], "fp16 needs a CUDA GPU"),
+    ("ov2vss_tiny_synthetic", ["data.random_frame=false"], "RFE would be applied at test time without ever being"),
 ])
 def test_refused_runs_write_nothing(data_root, tmp_path, capsys, preset, extra, message):
     out = tmp_path / "run"

@@ -111,10 +111,11 @@ class ClipModel(nn.Module):
         key = (grid_h, grid_w, table.dtype, table.device, table.data_ptr(), table._version)
         cached = self._position_cache.get(key)
         if cached is None or table.requires_grad:
-            grid = table[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2).float()
-            grid = F.interpolate(grid, size=(grid_h, grid_w), mode="bicubic", align_corners=False)
-            grid = grid.permute(0, 2, 3, 1).reshape(1, grid_h * grid_w, -1).to(table.dtype)
-            cached = torch.cat([table[:1].unsqueeze(0), grid], dim=1)
+            with torch.inference_mode(False):  # cacheable under inference_mode and usable in training alike
+                grid = table[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2).float()
+                grid = F.interpolate(grid, size=(grid_h, grid_w), mode="bicubic", align_corners=False)
+                grid = grid.permute(0, 2, 3, 1).reshape(1, grid_h * grid_w, -1).to(table.dtype)
+                cached = torch.cat([table[:1].unsqueeze(0), grid], dim=1)
             if not table.requires_grad:
                 self._position_cache = {key: cached}  # one size in use at a time is the common case
         return cached
@@ -195,8 +196,9 @@ class ClipModel(nn.Module):
             self._text_cache.move_to_end(key)
             return self._text_cache[key]
         texts = [t.replace("{}", name) for name in names for t in prompts]
-        embeddings = self.encode_text(texts).reshape(len(names), len(prompts), -1)
-        embeddings = F.normalize(embeddings.float(), dim=-1).to(self.dtype)
+        with torch.inference_mode(False):  # a normal tensor even when first asked for under inference_mode,
+            embeddings = self.encode_text(texts).reshape(len(names), len(prompts), -1)  # so training can use it
+            embeddings = F.normalize(embeddings.float(), dim=-1).to(self.dtype)
         self._text_cache[key] = embeddings
         while len(self._text_cache) > TEXT_CACHE_SIZE:
             self._text_cache.popitem(last=False)

@@ -2,7 +2,8 @@
 distributed setup, model, data, optimizer, schedule, hooks, resume, then the train loop.
 
 Nothing is written before every check has passed (preset keys, fp16 on a CPU, a model with nothing to
-train, an output folder holding another run), so a refused run leaves no trace.
+train, RFE without long-range frames in the data, an output folder holding another run), so a refused
+run leaves no trace.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from openvidseg.engine.rng import seed_everything
 from openvidseg.engine.run_folder import check_run_folder, clear_run, environment_info
 from openvidseg.engine.sampler import GlobalBatchSampler, train_batches
 from openvidseg.engine.trainer import Trainer
+from openvidseg.errors import ConfigError
 from openvidseg.runtime import resolve_device
 
 FINAL_MODEL = "model.safetensors"
@@ -89,6 +91,10 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
 
     seed_everything(cfg.train.seed)  # the same initial weights in every process
     model = build_model(cfg.model).to(device)
+    if model.uses_random_frame and not cfg.data.random_frame:
+        raise ConfigError("the model uses a long-range frame (RFE) but data.random_frame=false, so RFE would be "
+                          "applied at test time without ever being trained: set data.random_frame=true, or "
+                          "model.use_rfe=false to train without RFE")
     optimizer = build_optimizer(model, cfg.train.lr, cfg.train.head_lr_mult, cfg.train.weight_decay)
     if is_main_process():
         prepare_dataset(cfg.data)  # generates a synthetic set once, before the other processes read it

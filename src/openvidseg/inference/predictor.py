@@ -2,8 +2,9 @@
 
 `VideoPredictor` streams: feed frames one at a time, get a class map per frame back. Each frame's
 features are computed once and kept in a ring buffer only as long as the largest reference offset; the
-long-range (RFE) frame is a memory frame refreshed every `memory_interval` frames; memory does not grow
-with video length. References are causal: frame t uses max(0, t + offset).
+long-range (RFE) frame is a memory frame refreshed every `memory_interval` frames and, as in training,
+taken from outside the clip window once the video is long enough; memory does not grow with video
+length. References are causal: frame t uses max(0, t + offset).
 
 `ClipPredictor` is clip mode (evaluation): random access to a video's frames, every frame a target with
 explicitly given references and long-range frame, features cached per frame (or recomputed for every
@@ -89,7 +90,8 @@ class VideoPredictor(_Inference):
 
     frame: (H, W, 3) uint8 RGB array or (3, H, W) tensor. short_side: frames are resized to this short
     side for the model (None = as given); class maps come back at the frame's own size.
-    memory_interval: the long-range frame is frame 0 for frames 1..N, frame N for N+1..2N, and so on.
+    memory_interval: N, the long-range frame's refresh interval: frame t is decoded with the newest of
+    frames 0, N, 2N, ... that is older than its oldest reference (see `memory_index_for`).
     temporal_smoothing: exponential smoothing of class probabilities across frames (None = the model's default).
     """
 
@@ -103,6 +105,9 @@ class VideoPredictor(_Inference):
             raise ValueError(f"streaming needs past references (negative offsets), got {offsets}")
         self.offsets = offsets
         self.history_length = max((-o for o in offsets), default=0)
+        # training draws the long-range frame from outside the clip window [t + min(offsets), t]: the
+        # causal equivalent is a frame at least `memory_gap` frames old
+        self.memory_gap = self.history_length + 1
         self.memory_interval = max(1, memory_interval)
         self.smoothing = model.temporal_smoothing if temporal_smoothing is None else temporal_smoothing
         self.reset()
@@ -111,8 +116,9 @@ class VideoPredictor(_Inference):
         """Forget the current video (buffered features, memory frame, smoothing state)."""
         self.index = 0
         self.history: OrderedDict[int, FrameFeatures] = OrderedDict()
-        self.memory: torch.Tensor | None = None
-        self.memory_index: int | None = None
+        # region contexts of refresh frames (0, N, 2N, ...) from the one in use to the newest
+        self.contexts: OrderedDict[int, torch.Tensor] = OrderedDict()
+        self.memory_index: int | None = None  # the long-range frame of the last decoded frame
         self.smoothed: torch.Tensor | None = None
 
     def set_vocabulary(self, class_names: Sequence[str]) -> None:
@@ -132,15 +138,8 @@ class VideoPredictor(_Inference):
         image, size = self.prepare(frame)
         features = self.encode(image)
         refs = [self.history[i] if i != t else features for i in self.reference_indices(t)]
-        if self.model.uses_random_frame and self.memory is None:
-            self.memory, self.memory_index = self.context(features), t
-        out = self.decode(features, refs, self.memory if self.model.uses_random_frame else None, size)
-        if self.history_length:
-            self.history[t] = features
-            while len(self.history) > self.history_length:
-                self.history.popitem(last=False)
-        if self.model.uses_random_frame and t > 0 and t % self.memory_interval == 0:
-            self.memory, self.memory_index = self.context(features), t
+        out = self.decode(features, refs, self.long_range_context(t, features), size)
+        self.remember(t, features)
         self.index += 1
         scores = out.logits  # argmax of logits = argmax of probabilities: softmax only when smoothing
         if self.smoothing > 0:
@@ -151,8 +150,31 @@ class VideoPredictor(_Inference):
         return self.result(t, scores, out.logits)
 
     def memory_index_for(self, t: int) -> int:
-        """The long-range frame frame t is decoded with (0 for t <= N, then N, 2N, ...)."""
-        return 0 if t <= self.memory_interval else ((t - 1) // self.memory_interval) * self.memory_interval
+        """The long-range frame frame t is decoded with: the newest refresh frame (0, N, 2N, ...) at least
+        `memory_gap` (largest reference offset + 1) frames older than t, i.e. outside t's clip window, as
+        training draws it; frame 0 while there is none (for t = 0 that is the target itself)."""
+        if t < self.memory_gap:
+            return 0
+        return ((t - self.memory_gap) // self.memory_interval) * self.memory_interval
+
+    def long_range_context(self, t: int, features: FrameFeatures) -> torch.Tensor | None:
+        """The region context frame t is decoded with (None for models without RFE); a refresh frame's
+        context is computed when the frame arrives and kept until a newer one takes over."""
+        if not self.model.uses_random_frame:
+            return None
+        if t % self.memory_interval == 0:
+            self.contexts[t] = self.context(features)
+        self.memory_index = self.memory_index_for(t)
+        while next(iter(self.contexts)) < self.memory_index:
+            self.contexts.popitem(last=False)
+        return self.contexts[self.memory_index]
+
+    def remember(self, t: int, features: FrameFeatures) -> None:
+        """Keep frame t's features while later frames use it as a reference."""
+        if self.history_length:
+            self.history[t] = features
+            while len(self.history) > self.history_length:
+                self.history.popitem(last=False)
 
     def needs_frame(self, t: int, resume_at: int) -> bool:
         """Whether frame t (< resume_at) affects the predictions from frame `resume_at` on: a reference
@@ -177,12 +199,11 @@ class VideoPredictor(_Inference):
             self.step(frame)
             return
         features = self.encode(self.prepare(frame)[0])
-        if self.history_length and t >= resume_at - self.history_length:
-            self.history[t] = features
-            while len(self.history) > self.history_length:
-                self.history.popitem(last=False)
-        if self.model.uses_random_frame and t == self.memory_index_for(resume_at):
-            self.memory, self.memory_index = self.context(features), t
+        if t >= resume_at - self.history_length:
+            self.remember(t, features)
+        # refresh frames from the one frame `resume_at` uses on (any newer one is inside the history)
+        if self.model.uses_random_frame and t % self.memory_interval == 0 and t >= self.memory_index_for(resume_at):
+            self.contexts[t] = self.context(features)
         self.index += 1
 
     def run(self, frames: Iterable[np.ndarray | torch.Tensor]) -> Iterator[FramePrediction]:

@@ -19,6 +19,14 @@ from openvidseg.clip import ClipModel
 from openvidseg.data.classes import IGNORE_INDEX
 
 
+def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of (B, K, H, W) logits against (B, H, W) labels, summed over the labelled pixels
+    (label != 255) and divided by max(1, their number): the mean over labelled pixels, and 0 (with a
+    zero gradient) when every pixel is ignored, where the mean reduction of F.cross_entropy gives NaN."""
+    total = F.cross_entropy(logits, labels, ignore_index=IGNORE_INDEX, reduction="sum")
+    return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
+
+
 @dataclass
 class FrameFeatures:
     """Per-frame features. clip: (B, D, h, w) dense CLIP embeddings; levels: L x (B, C, h', w')
@@ -121,15 +129,16 @@ class VideoSegmenter(nn.Module):
         return result
 
     def losses(self, output: SegmentationOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Cross-entropy over the vocabulary (ignore 255), plus the weighted auxiliary loss if present."""
+        """Cross-entropy over the vocabulary (ignore 255), plus the weighted auxiliary loss if present;
+        each averaged over the labelled pixels, so a crop without any gives 0 loss and 0 gradient."""
         labels = labels.long()
-        ce = F.cross_entropy(output.logits.float(), labels, ignore_index=IGNORE_INDEX)
+        ce = masked_cross_entropy(output.logits.float(), labels)
         losses = {"loss_ce": ce}
         total = ce
         aux_weight = getattr(self, "aux_weight", 0.0)
         if output.aux_logits is not None and aux_weight > 0:
             aux = F.interpolate(output.aux_logits.float(), size=labels.shape[-2:], mode="bilinear", align_corners=False)
-            losses["loss_aux"] = F.cross_entropy(aux, labels, ignore_index=IGNORE_INDEX)
+            losses["loss_aux"] = masked_cross_entropy(aux, labels)
             total = total + aux_weight * losses["loss_aux"]
         losses["loss"] = total
         return losses

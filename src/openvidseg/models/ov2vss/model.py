@@ -64,7 +64,8 @@ class OV2VSS(VideoSegmenter):
         super().__init__(clip, templates)
         self.backbone = backbone
         self.clip_image_size = clip_image_size
-        self.ref_offsets = tuple(ref_offsets) if use_stf else ()
+        # sorted once here, so every path (training, clip mode, streaming) runs STF oldest to newest
+        self.ref_offsets = tuple(sorted(int(o) for o in ref_offsets)) if use_stf else ()
         self.uses_random_frame = use_rfe
         self.use_stf, self.use_rfe, self.use_vte = use_stf, use_rfe, use_vte
         self.aux_weight = aux_weight
