@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import argparse
 
+KINDS = ("vspw", "cityscapes", "ytvis", "burst", "coco")  # = openvidseg.data.check.KINDS (not imported: --help stays fast)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     check = sub.add_parser("check", help="walk a dataset and report its content and every problem",
                            description="Walk a dataset; report videos, frames, classes present (with pixel "
                                        "counts) and every problem with file names. Exit 0 only when clean.")
-    check.add_argument("root", help="dataset folder (VSPW_480p, or the folder holding gtFine/ and leftImg8bit_sequence/)")
-    check.add_argument("--kind", choices=("vspw", "cityscapes"), default="vspw", help="dataset layout (default: vspw)")
+    check.add_argument("root", help="dataset folder (VSPW_480p, or the folder holding gtFine/ and leftImg8bit_sequence/), "
+                                    "or an instance annotation file (YouTube-VIS / OVIS / LV-VIS, BURST, COCO / LVIS JSON)")
+    check.add_argument("--kind", choices=KINDS, default=None,
+                       help="dataset layout (default: detected from an annotation file's keys for a .json ROOT, "
+                            "else vspw)")
+    check.add_argument("--images", metavar="DIR",
+                       help="instance files: the folder their frame paths are relative to (default: found next to the file)")
     check.add_argument("--split", nargs="+", metavar="NAME", default=None,
                        help="splits to check (default: every split present)")
     check.add_argument("--quick", action="store_true",
@@ -24,6 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from openvidseg.data.check import check_dataset
 
-    report = check_dataset(args.root, kind=args.kind, splits=args.split, quick=args.quick)
+    report = check_dataset(args.root, kind=args.kind, splits=args.split, quick=args.quick, image_root=args.images)
     print(report.format())
     return 0 if report.clean else 1

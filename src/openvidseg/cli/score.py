@@ -1,11 +1,15 @@
-"""Score prediction PNGs against a VSPW-layout dataset, no model involved: mIoU, hIoU, aAcc, mAcc, VC8, VC16.
+"""Score predictions already on disk, no model involved: semantic (mIoU, hIoU, aAcc, mAcc, VC8, VC16) or
+video instance (video AP as YouTube-VIS / LV-VIS define it, with AP_base / AP_novel).
 
-Predictions are laid out like the masks, PRED_DIR/<video>/<frame>.png, single-channel PNGs holding the
-dataset's class ids 1..N (the ids of the ground truth); 0 or 255 means no class and counts as a miss.
-Frames are read one at a time. The JSON goes to --out, or to stdout when --out is not given (the short
-table then goes to stderr).
+--task semantic (default): PRED_DIR/<video>/<frame>.png holds the dataset's class ids 1..N (0 or 255 = no
+class, a miss), scored against a VSPW-layout dataset; frames are read one at a time.
+--task instance: a YouTube-VIS results JSON (video_id, category_id, score, per-frame RLE segmentations),
+scored against a YouTube-VIS / OVIS / LV-VIS (or BURST, COCO/LVIS) annotation file.
+The JSON goes to --out, or to stdout when --out is not given (the short table then goes to stderr).
 
-Example: openvidseg score --pred runs/x/predictions --data /data/VSPW_480p --split val --out metrics.json
+Examples:
+  openvidseg score --pred runs/x/predictions --data /data/VSPW_480p --split val --out metrics.json
+  openvidseg score --task instance --pred results.json --ann LVVIS/val/val_instances.json --report scores/
 """
 from __future__ import annotations
 
@@ -16,38 +20,87 @@ from pathlib import Path
 
 from openvidseg.data.classes import CLASS_NAME_FORMS
 from openvidseg.data.splits import PROTOCOLS
-from openvidseg.metrics.report import CHART_NAME, REPORT_NAME
+from openvidseg.metrics.report import CHART_NAME, INSTANCE_CHART_NAME, REPORT_NAME
+
+# options that belong to one task (dest -> task); given for another task they are an error
+TASK_OPTIONS = {"data": "semantic", "split": "semantic", "protocol": "semantic", "allow_missing": "semantic",
+                "ann": "instance"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pred", required=True, metavar="PRED_DIR", help="folder of <video>/<frame>.png predictions")
-    parser.add_argument("--data", required=True, metavar="ROOT", help="VSPW-layout dataset folder (e.g. VSPW_480p)")
-    parser.add_argument("--split", default="val", help="dataset split to score: ROOT/<split>.txt (default: val)")
-    parser.add_argument("--protocol", default="gzsl", choices=PROTOCOLS,
-                        help="gzsl: every class; seen / unseen: only that group's pixels (default: gzsl)")
-    parser.add_argument("--split-def", default="ov2vss",
-                        help="seen/unseen split: ov2vss | all | a JSON list of seen class names (default: ov2vss)")
+    parser.add_argument("--task", default="semantic", choices=tuple(TASKS),
+                        help="semantic: prediction PNGs against a VSPW-layout dataset; instance: a YouTube-VIS "
+                             "results JSON against an annotation file (default: semantic)")
+    parser.add_argument("--pred", required=True, metavar="PATH",
+                        help="semantic: folder of <video>/<frame>.png predictions; instance: results JSON")
+    parser.add_argument("--data", metavar="ROOT", help="semantic: VSPW-layout dataset folder (e.g. VSPW_480p)")
+    parser.add_argument("--ann", metavar="FILE",
+                        help="instance: annotation file (YouTube-VIS / OVIS / LV-VIS JSON, BURST, COCO/LVIS)")
+    parser.add_argument("--split", help="semantic: dataset split to score, ROOT/<split>.txt (default: val)")
+    parser.add_argument("--protocol", choices=PROTOCOLS,
+                        help="semantic: gzsl scores every class; seen / unseen only that group's pixels (default: gzsl)")
+    parser.add_argument("--split-def",
+                        help="seen/unseen (instance: base/novel) split: ov2vss | all | a JSON list of seen class names; "
+                             "instance also partition (LV-VIS) | frequency (LVIS) (default: ov2vss; instance: the "
+                             "file's partition when it has one, else all)")
     parser.add_argument("--class-names", default="clean", choices=CLASS_NAME_FORMS,
                         help="form of the class names in the output (default: clean)")
     parser.add_argument("--out", metavar="FILE", help="write the metrics JSON here (default: stdout)")
-    parser.add_argument("--report", metavar="DIR", help=f"also write {REPORT_NAME} and {CHART_NAME} into DIR")
+    parser.add_argument("--report", metavar="DIR",
+                        help=f"also write {REPORT_NAME} and the per-class chart ({CHART_NAME} or {INSTANCE_CHART_NAME}) into DIR")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--allow-missing", action="store_true",
-                        help="score missing predictions as misses (every scored pixel wrong) instead of stopping")
+                        help="semantic: score missing predictions as misses (every scored pixel wrong) instead of stopping")
+
+
+def _check_task_options(args: argparse.Namespace) -> None:
+    from openvidseg.errors import InputError
+
+    for dest, task in TASK_OPTIONS.items():
+        if task != args.task and getattr(args, dest) not in (None, False):
+            flag = "--" + dest.replace("_", "-")
+            hint = " (the --ann file is the split; --split-def gives base/novel)" if dest == "split" else ""
+            raise InputError(f"{flag} is for --task {task}, not --task {args.task}{hint}")
+    required = {"semantic": "data", "instance": "ann"}.get(args.task)
+    if required and not getattr(args, required):
+        raise InputError(f"--task {args.task} needs --{required}")
+
+
+def _score_semantic(args: argparse.Namespace):
+    from openvidseg.metrics.scoring import score_predictions
+
+    return score_predictions(args.pred, args.data, split=args.split or "val", protocol=args.protocol or "gzsl",
+                             split_def=args.split_def or "ov2vss", class_names=args.class_names,
+                             allow_missing=args.allow_missing, show_progress=sys.stderr.isatty())
+
+
+def _score_instance(args: argparse.Namespace):
+    from openvidseg.metrics.instance_scoring import score_instance_results
+
+    return score_instance_results(args.pred, args.ann, split_def=args.split_def, class_names=args.class_names,
+                                  show_progress=sys.stderr.isatty())
+
+
+# task -> (scoring function, report title, chart file name); a new task family adds one line here
+TASKS = {
+    "semantic": (_score_semantic, "Scores of prediction PNGs", CHART_NAME),
+    "instance": (_score_instance, "Video instance scores", INSTANCE_CHART_NAME),
+}
 
 
 def run(args: argparse.Namespace) -> int:
     from openvidseg.cli.outputs import refuse_existing
-    from openvidseg.metrics.report import draw_per_class_chart, summary_table, write_metrics_json, write_report_md
-    from openvidseg.metrics.scoring import score_predictions
+    from openvidseg.metrics.report import (
+        CHART_ROWS, draw_per_class_chart, summary_table, write_metrics_json, write_report_md,
+    )
 
+    _check_task_options(args)
+    score, title, chart = TASKS[args.task]
     out = Path(args.out).expanduser() if args.out else None
     report_dir = Path(args.report).expanduser() if args.report else None
-    outputs = ([out] if out else []) + ([report_dir / REPORT_NAME, report_dir / CHART_NAME] if report_dir else [])
+    outputs = ([out] if out else []) + ([report_dir / REPORT_NAME, report_dir / chart] if report_dir else [])
     refuse_existing(outputs, args.overwrite)
-    result = score_predictions(args.pred, args.data, split=args.split, protocol=args.protocol,
-                               split_def=args.split_def, class_names=args.class_names,
-                               allow_missing=args.allow_missing, show_progress=sys.stderr.isatty())
+    result = score(args)
     table = sys.stdout if out else sys.stderr
     print(summary_table(result), file=table)
     if out:
@@ -56,8 +109,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(json.dumps(result.to_json(), indent=2))
     if report_dir:
-        settings = {"predictions": args.pred, "dataset": args.data}
-        write_report_md(result, report_dir / REPORT_NAME, title="Scores of prediction PNGs", settings=settings)
-        draw_per_class_chart(result, report_dir / CHART_NAME)
-        print(f"wrote {report_dir / REPORT_NAME} and {report_dir / CHART_NAME}", file=table)
+        source = ("dataset", args.data) if args.task == "semantic" else ("annotation file", args.ann)
+        settings = {"predictions": args.pred, source[0]: source[1]}
+        write_report_md(result, report_dir / REPORT_NAME, title=title, settings=settings)
+        draw_per_class_chart(result, report_dir / chart, max_rows=CHART_ROWS)
+        print(f"wrote {report_dir / REPORT_NAME} and {report_dir / chart}", file=table)
     return 0

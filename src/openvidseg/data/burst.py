@@ -18,7 +18,7 @@ from typing import Any
 
 from openvidseg.data.instances import InstanceAnnotations, InstanceTrack, VideoInfo
 from openvidseg.data.rle import to_rle
-from openvidseg.data.ytvis import is_int, parse_categories, require
+from openvidseg.data.ytvis import collect, is_int, parse_categories, require
 from openvidseg.errors import DataError
 
 
@@ -51,8 +51,9 @@ def _tracks(seq: Mapping[str, Any], video: VideoInfo, categories: set[int], here
     return tracks
 
 
-def parse_burst(data: Any, where: str) -> InstanceAnnotations:
-    """A loaded BURST JSON mapping -> InstanceAnnotations (`where` names the file in errors)."""
+def parse_burst(data: Any, where: str, problems: list[str] | None = None) -> InstanceAnnotations:
+    """A loaded BURST JSON mapping -> InstanceAnnotations (`where` names the file in errors). With a
+    `problems` list, a sequence with bad tracks is listed there and keeps no track."""
     if not isinstance(data, Mapping) or not isinstance(data.get("sequences"), list):
         raise DataError(f"{where} is not a BURST annotation file: expected a JSON object with a 'sequences' list")
     split = data.get("split")
@@ -76,7 +77,7 @@ def parse_burst(data: Any, where: str) -> InstanceAnnotations:
                           require(seq, "height", positive, "a positive integer", here),
                           require(seq, "width", positive, "a positive integer", here))
         videos.append(video)
-        tracks += _tracks(seq, video, category_ids, here, len(tracks) + 1)
+        tracks += collect(problems, _tracks, seq, video, category_ids, here, len(tracks) + 1) or []
     if not videos:
         raise DataError(f"{where} holds no sequences")
     return InstanceAnnotations(videos, categories, tracks, layout="burst")

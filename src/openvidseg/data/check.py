@@ -18,7 +18,7 @@ from openvidseg.data.io import id_counts, invalid_ids, read_image, read_mask, va
 from openvidseg.data.vspw_layout import FRAME_DIR, FRAME_SUFFIXES, MASK_DIR, check_root, dataset_classes
 from openvidseg.errors import DataError
 
-KINDS = ("vspw", "cityscapes")
+KINDS = ("vspw", "cityscapes", "ytvis", "burst", "coco")  # the last three: instance annotation files
 VSPW_SPLITS = ("train", "val", "test")
 
 
@@ -187,8 +187,21 @@ def check_cityscapes(root: str | Path, splits: list[str] | None = None, quick: b
     return report
 
 
-def check_dataset(root: str | Path, kind: str = "vspw", splits: list[str] | None = None, quick: bool = False) -> DataReport:
-    """Check a dataset of `kind` (vspw | cityscapes). quick: read frame headers only (masks are always read)."""
+def check_dataset(root: str | Path, kind: str | None = "vspw", splits: list[str] | None = None, quick: bool = False,
+                  image_root: str | Path | None = None) -> DataReport:
+    """Check a dataset of `kind` (vspw | cityscapes | ytvis | burst | coco; None: an instance layout when
+    `root` is a .json file, else vspw). For instance kinds `root` is the annotation file and `image_root`
+    its frame folder (default: found next to it). quick: read frame headers only (masks are always read)."""
+    if kind is None:
+        kind = "instance" if Path(root).suffix.lower() == ".json" else "vspw"
+    if kind in ("instance", "ytvis", "burst", "coco"):
+        from openvidseg.data.instance_check import check_instances
+
+        if splits:
+            raise DataError("--split selects VSPW / Cityscapes splits: an instance annotation file is one split")
+        return check_instances(root, None if kind == "instance" else kind, image_root, quick)
+    if image_root is not None:
+        raise DataError("--images is for instance annotation files (ytvis, burst, coco)")
     if kind == "vspw":
         return check_vspw(root, splits, quick)
     if kind == "cityscapes":

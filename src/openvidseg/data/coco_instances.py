@@ -16,7 +16,9 @@ from typing import Any
 
 from openvidseg.data.instances import InstanceAnnotations, InstanceTrack, VideoInfo
 from openvidseg.data.rle import to_rle
-from openvidseg.data.ytvis import is_int, parse_categories, require
+from openvidseg.data.ytvis import (
+    UNKNOWN_CATEGORY, check_unique_ids, collect, is_int, parse_categories, require, require_known,
+)
 from openvidseg.errors import DataError
 
 
@@ -29,8 +31,22 @@ def _file_name(image: Mapping[str, Any], here: str) -> str:
     raise DataError(f"{here} has neither 'file_name' nor 'coco_url'")
 
 
-def parse_coco_instances(data: Any, where: str) -> InstanceAnnotations:
-    """A loaded COCO / LVIS instance JSON mapping -> InstanceAnnotations of one-frame videos."""
+def _track(ann: Any, n: int, videos: dict[int, VideoInfo], category_ids: set[int], where: str) -> InstanceTrack:
+    aid = require(ann, "id", is_int, "an integer", f"{where}: annotation #{n}")
+    here = f"{where}: annotation {aid}"
+    iid = require_known(ann, "image_id", videos, "an image of the file", here)
+    cid = require_known(ann, "category_id", category_ids, UNKNOWN_CATEGORY, here)
+    image = videos[iid]
+    rle = to_rle(require(ann, "segmentation", lambda v: v is not None, "polygons or an RLE", here),
+                 image.height, image.width, here)
+    area = ann.get("area")
+    return InstanceTrack(aid, iid, cid, (rle,), bool(ann.get("iscrowd", 0)),
+                         (float(area),) if isinstance(area, (int, float)) and not isinstance(area, bool) else None)
+
+
+def parse_coco_instances(data: Any, where: str, problems: list[str] | None = None) -> InstanceAnnotations:
+    """A loaded COCO / LVIS instance JSON mapping -> InstanceAnnotations of one-frame videos. With a
+    `problems` list, bad annotations are listed there and left out instead of stopping at the first."""
     if not isinstance(data, Mapping) or not isinstance(data.get("images"), list) or not data["images"]:
         raise DataError(f"{where} is not a COCO/LVIS instance file: expected a JSON object with a non-empty 'images' list")
     positive = lambda v: is_int(v) and v > 0  # noqa: E731
@@ -45,25 +61,10 @@ def parse_coco_instances(data: Any, where: str) -> InstanceAnnotations:
                                 require(image, "width", positive, "a positive integer", here))
     categories = parse_categories(data.get("categories"), where)
     category_ids = {c.id for c in categories}
-    tracks, ids = [], set()
-    for n, ann in enumerate(data.get("annotations") or []):
-        aid = require(ann, "id", is_int, "an integer", f"{where}: annotation #{n}")
-        here = f"{where}: annotation {aid}"
-        if aid in ids:
-            raise DataError(f"{where}: annotation id {aid} appears twice")
-        ids.add(aid)
-        iid = require(ann, "image_id", is_int, "an integer", here)
-        if iid not in videos:
-            raise DataError(f"{here}: image_id {iid} is not an image of the file")
-        cid = require(ann, "category_id", is_int, "an integer", here)
-        if cid not in category_ids:
-            raise DataError(f"{here}: category_id {cid} is not a category of the file (unknown category id)")
-        image = videos[iid]
-        rle = to_rle(require(ann, "segmentation", lambda v: v is not None, "polygons or an RLE", here),
-                     image.height, image.width, here)
-        area = ann.get("area")
-        tracks.append(InstanceTrack(aid, iid, cid, (rle,), bool(ann.get("iscrowd", 0)),
-                                    (float(area),) if isinstance(area, (int, float)) and not isinstance(area, bool) else None))
+    parsed = [collect(problems, _track, ann, n, videos, category_ids, where)
+              for n, ann in enumerate(data.get("annotations") or [])]
+    tracks = [t for t in parsed if t is not None]
+    collect(problems, check_unique_ids, [t.id for t in tracks], where)
     return InstanceAnnotations(list(videos.values()), categories, tracks, layout="coco")
 
 

@@ -30,8 +30,10 @@ def detect_layout(data: Any, where: str) -> str:
                     "(YouTube-VIS, OVIS, LV-VIS), 'sequences' (BURST) or 'images' (COCO, LVIS)")
 
 
-def load_instance_annotations(path: str | Path, layout: str | None = None) -> InstanceAnnotations:
-    """Read an annotation file of any instance layout (detected from its keys unless `layout` is given)."""
+def load_instance_annotations(path: str | Path, layout: str | None = None,
+                              problems: list[str] | None = None) -> InstanceAnnotations:
+    """Read an annotation file of any instance layout (detected from its keys unless `layout` is given).
+    With a `problems` list, bad entries are listed there and left out instead of stopping at the first."""
     from openvidseg.data.ytvis import parse_ytvis, read_json
 
     path = Path(path).expanduser()
@@ -40,15 +42,15 @@ def load_instance_annotations(path: str | Path, layout: str | None = None) -> In
     if layout is not None and layout != found:
         raise DataError(f"{path} looks like a {found} file, not {layout}: pick the kind that matches the file")
     if found == "ytvis":
-        annotations = parse_ytvis(data, str(path))
+        annotations = parse_ytvis(data, str(path), problems)
     elif found == "burst":
         from openvidseg.data.burst import parse_burst
 
-        annotations = parse_burst(data, str(path))
+        annotations = parse_burst(data, str(path), problems)
     else:
         from openvidseg.data.coco_instances import parse_coco_instances
 
-        annotations = parse_coco_instances(data, str(path))
+        annotations = parse_coco_instances(data, str(path), problems)
     annotations.source = path
     return annotations
 

@@ -105,7 +105,7 @@ class InstanceAnnotations:
     tracks: list[InstanceTrack]
     source: Path | None = None
     layout: str = "ytvis"  # ytvis | burst | coco
-    _by_video: dict[int, list[InstanceTrack]] = field(default_factory=dict, repr=False)
+    _by_video: dict[int, list[InstanceTrack]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.categories = sorted(self.categories, key=lambda c: c.id)

@@ -46,6 +46,29 @@ def require(entry: Mapping[str, Any], key: str, check, expected: str, where: str
     return value
 
 
+def require_known(entry: Mapping[str, Any], key: str, known, what: str, where: str) -> int:
+    """entry[key], an integer that must be in `known` (else a DataError: '<key> <value> is not <what>')."""
+    value = require(entry, key, is_int, "an integer", where)
+    if value not in known:
+        raise DataError(f"{where}: {key} {value} is not {what}")
+    return value
+
+
+UNKNOWN_CATEGORY = "a category of the file (unknown category id)"
+
+
+def collect(problems: list[str] | None, parse, *args):
+    """parse(*args), or None after appending its DataError to `problems` (raised when `problems` is None):
+    a check lists every bad entry, loading stops at the first."""
+    try:
+        return parse(*args)
+    except DataError as err:
+        if problems is None:
+            raise
+        problems.append(str(err))
+        return None
+
+
 def video_name(file_names: list[str], video_id: int) -> str:
     """The frame folder of a video ('0043f083b5/00000.jpg' -> '0043f083b5'), or its id."""
     parent = Path(file_names[0]).parent.as_posix() if file_names else ""
@@ -105,12 +128,8 @@ def parse_track(entry: Any, number: int, videos: Mapping[int, VideoInfo], catego
     if not is_int(tid):
         raise DataError(f"{here}: 'id' must be an integer, got {tid!r}")
     here = f"{where}: annotation {tid}"
-    vid = require(entry, "video_id", is_int, "an integer", here)
-    if vid not in videos:
-        raise DataError(f"{here}: video_id {vid} is not a video of the file")
-    cid = require(entry, "category_id", is_int, "an integer", here)
-    if cid not in categories:
-        raise DataError(f"{here}: category_id {cid} is not a category of the file (unknown category id)")
+    vid = require_known(entry, "video_id", videos, "a video of the file", here)
+    cid = require_known(entry, "category_id", categories, UNKNOWN_CATEGORY, here)
     video = videos[vid]
     segs = require(entry, "segmentations", lambda v: isinstance(v, list), "a list (one entry per frame)", here)
     if len(segs) != video.length:
@@ -128,8 +147,9 @@ def parse_track(entry: Any, number: int, videos: Mapping[int, VideoInfo], catego
     return InstanceTrack(tid, vid, cid, rles, bool(crowd), areas)
 
 
-def parse_ytvis(data: Any, where: str) -> InstanceAnnotations:
-    """A loaded YouTube-VIS JSON mapping -> InstanceAnnotations (`where` names the file in errors)."""
+def parse_ytvis(data: Any, where: str, problems: list[str] | None = None) -> InstanceAnnotations:
+    """A loaded YouTube-VIS JSON mapping -> InstanceAnnotations (`where` names the file in errors). With a
+    `problems` list, bad annotations are listed there and left out instead of stopping at the first."""
     if not isinstance(data, Mapping) or "videos" not in data:
         raise DataError(f"{where} is not a YouTube-VIS annotation file: expected a JSON object with 'videos', "
                         "'categories' and 'annotations'")
@@ -140,12 +160,20 @@ def parse_ytvis(data: Any, where: str) -> InstanceAnnotations:
         raise DataError(f"{where}: 'annotations' must be a list")
     by_id = {v.id: v for v in videos}
     category_ids = {c.id for c in categories}
-    tracks = [parse_track(e, n, by_id, category_ids, where, n + 1) for n, e in enumerate(entries)]
-    ids = [t.id for t in tracks]
-    if len(set(ids)) != len(ids):
-        twice = sorted({i for i in ids if ids.count(i) > 1})
-        raise DataError(f"{where}: annotation ids {twice[:5]} appear twice: track ids must be unique")
+    parsed = [collect(problems, parse_track, e, n, by_id, category_ids, where, n + 1) for n, e in enumerate(entries)]
+    tracks = [t for t in parsed if t is not None]
+    collect(problems, check_unique_ids, [t.id for t in tracks], where)
     return InstanceAnnotations(videos, categories, tracks, layout="ytvis")
+
+
+def check_unique_ids(ids: list[int], where: str) -> None:
+    """DataError when track ids repeat."""
+    if len(set(ids)) != len(ids):
+        counts: dict[int, int] = {}
+        for i in ids:
+            counts[i] = counts.get(i, 0) + 1
+        twice = sorted(i for i, c in counts.items() if c > 1)
+        raise DataError(f"{where}: annotation ids {twice[:5]} appear twice: track ids must be unique")
 
 
 def load_ytvis_json(path: str | Path) -> InstanceAnnotations:

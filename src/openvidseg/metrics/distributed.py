@@ -29,3 +29,24 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
         return on_gpu.to(tensor.device)
     dist.all_reduce(total, op=dist.ReduceOp.SUM)
     return total
+
+
+def all_gather_rows(rows: torch.Tensor) -> torch.Tensor:
+    """The (N_r, C) tensors of all processes r concatenated along rows in rank order, on `rows`' device.
+
+    Row counts may differ between processes (each pads to the largest for the collective). Every process
+    must call this. Without a process group it is a copy of the local rows.
+    """
+    local = rows.detach().clone()
+    if not distributed_ready() or dist.get_world_size() == 1:
+        return local
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else local.device
+    local = local.to(device)
+    counts = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(dist.get_world_size())]
+    dist.all_gather(counts, torch.tensor([local.shape[0]], dtype=torch.int64, device=device))
+    largest = int(max(c.item() for c in counts))
+    padded = torch.zeros((largest, *local.shape[1:]), dtype=local.dtype, device=device)
+    padded[: local.shape[0]] = local
+    gathered = [torch.empty_like(padded) for _ in counts]
+    dist.all_gather(gathered, padded)
+    return torch.cat([g[: int(c.item())] for g, c in zip(gathered, counts)]).to(rows.device)

@@ -39,6 +39,13 @@ class ScoreResult:
     num_frames: int = 0
     num_videos: int = 0
 
+    # what the report writers (metrics/report.py) need to know about a result kind
+    metric_label = "IoU"  # what the per-class numbers are
+    group_labels = GROUP_NAMES
+    unscored_label = "Not in the ground truth and never predicted"
+    undefined_note = ("n/a: undefined (a group with no class in the ground truth or predicted; VC without a video "
+                      "longer than 16 frames).")
+
     @classmethod
     def from_metrics(cls, segmentation: SegmentationResult, consistency: Mapping[int, float | None], *,
                      protocol: str, class_names: str, split: str, split_def: str, num_frames: int,
@@ -63,6 +70,27 @@ class ScoreResult:
     def group_of(self, name: str) -> str | None:
         """"seen", "unseen" or None for a class name."""
         return next((g for g, names in self.groups.items() if name in names), None)
+
+    def headline(self) -> list[tuple[str, float | None]]:
+        """The scores every summary shows, in order: mIoU, seen, unseen, hIoU, aAcc, mAcc, VC8, VC16."""
+        return [("mIoU", self.miou), ("mIoU seen", self.miou_seen), ("mIoU unseen", self.miou_unseen),
+                ("hIoU", self.hiou), ("aAcc", self.aacc), ("mAcc", self.macc), ("VC8", self.vc8), ("VC16", self.vc16)]
+
+    def context(self) -> str:
+        """One line saying what was scored."""
+        return (f"protocol {self.protocol}, split {self.split} ({self.split_def}), {self.num_videos} videos, "
+                f"{self.num_frames} frames, class names {self.class_names}")
+
+    def setting_rows(self) -> list[tuple[str, object]]:
+        """The report's first rows."""
+        return [("protocol", self.protocol), ("class names", self.class_names),
+                ("split", f"{self.split} (seen/unseen: {self.split_def})"),
+                ("frames / videos", f"{self.num_frames} / {self.num_videos}")]
+
+    def chart_heading(self) -> str:
+        from openvidseg.metrics.report import format_score
+
+        return f"Per-class IoU (%), protocol {self.protocol}, split {self.split}: mIoU {format_score(self.miou)}"
 
     def to_json(self) -> dict[str, Any]:
         """The metrics.json mapping (keys in `JSON_KEYS` order)."""
