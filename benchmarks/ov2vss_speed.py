@@ -1,5 +1,5 @@
 """Speed and memory of OV2VSS at its real size (random weights): per-module milliseconds per frame,
-streaming vs recomputing every reference (the public code), and memory over long videos.
+streaming vs recomputing every reference (the public code), the slide test mode, and memory over long videos.
 
 Usage: python benchmarks/ov2vss_speed.py [--clip DIR|random:vit-b-16] [--size 480 854] [--classes 5 20 124]
                                          [--frames 50 500] [--device auto] [--precision fp32] [--memory-only]
@@ -135,6 +135,18 @@ def timings(model, device, names, k_compare, size, args) -> None:
         times.append((time.perf_counter() - start) * 1000)
     print(f"\nK={k}: recompute every reference {statistics.median(times):.1f} ms/frame vs streaming "
           f"{totals[k]:.1f} ms/frame: streaming is {statistics.median(times) / totals[k]:.2f}x faster")
+
+    # CAT-Seg's slide test mode: square windows over the frame plus the whole frame, each a batch entry
+    slide = VideoPredictor(model, names[:k], device=device, precision=args.precision, test_mode="slide")
+    views = len(slide.views.windows(*size)) + 1
+    times = []
+    for frame in video(12 + args.repeats, size):
+        start = time.perf_counter()
+        slide.step(frame)
+        times.append((time.perf_counter() - start) * 1000)
+    slide_ms = statistics.median(times[12:])
+    print(f"K={k}: slide test mode ({views - 1} windows + the whole frame) {slide_ms:.1f} ms/frame vs whole "
+          f"{totals[k]:.1f} ms/frame: {slide_ms / totals[k]:.2f}x the cost")
 
 
 def memory(model, device, names, size, args) -> None:

@@ -39,6 +39,33 @@ def test_dense_embeddings_are_the_projected_final_tokens(tiny_clip: ClipModel):
     torch.testing.assert_close(out.layers[0].flatten(2).transpose(1, 2), saved[4][:, 1:])
 
 
+def test_value_dense_path_against_a_hand_written_last_block(tiny_clip: ClipModel):
+    """dense_path 'value' (CAT-Seg's): the last block's attention is replaced by its value path,
+    y = x + W_o (W_v LN1(x) + b_v) + b_o, then y + MLP(LN2(y)), written here from transformers' own
+    hidden states and weights, at the native and an interpolated size."""
+    vision = tiny_clip.model.vision_model
+    block = vision.encoder.layers[-1]
+    for size in ((224, 224), (96, 160)):
+        pixels = tiny_clip.preprocess(torch.rand(2, 3, *size) * 255)
+        with torch.no_grad():
+            hidden = vision(pixel_values=pixels, interpolate_pos_encoding=True, output_hidden_states=True).hidden_states
+            x = hidden[-2]  # the residual stream entering the last block
+            v = torch.nn.functional.linear(block.layer_norm1(x), block.self_attn.v_proj.weight, block.self_attn.v_proj.bias)
+            y = x + torch.nn.functional.linear(v, block.self_attn.out_proj.weight, block.self_attn.out_proj.bias)
+            h = block.layer_norm2(y) @ block.mlp.fc1.weight.T + block.mlp.fc1.bias
+            y = y + block.mlp.fc2(block.mlp.activation_fn(h))
+            expected = tiny_clip.model.visual_projection(vision.post_layernorm(y[:, 1:]))
+            out = tiny_clip.dense_features(pixels, layers=(2, 4), path="value")
+            standard = tiny_clip.dense_features(pixels, layers=(2, 4))
+        grid = (size[0] // 16, size[1] // 16)
+        torch.testing.assert_close(out.embeddings, expected.transpose(1, 2).reshape(2, -1, *grid), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(out.layers[1], y[:, 1:].transpose(1, 2).reshape(2, -1, *grid), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(out.layers[0], standard.layers[0])  # earlier layers are untouched
+        assert not torch.allclose(out.embeddings, standard.embeddings, atol=1e-3)
+    with pytest.raises(ValueError, match="dense path"):
+        tiny_clip.dense_features(pixels, path="values")
+
+
 def test_sizes_that_are_not_patch_multiples_and_bad_layers_are_rejected(tiny_clip: ClipModel):
     with pytest.raises(ValueError, match="multiple of the patch"):
         tiny_clip.dense_features(torch.zeros(1, 3, 100, 96))
@@ -65,7 +92,9 @@ def test_frozen_by_default_and_attention_finetuning():
     assert not clip.dense_features(pixels).embeddings.requires_grad  # no graph kept when frozen
     clip.set_trainable("attention")
     trainable = {n for n, p in clip.named_parameters() if p.requires_grad}
-    assert trainable and all("vision_model" in n and ".self_attn." in n for n in trainable)
+    position = "model.vision_model.embeddings.position_embedding.weight"
+    assert position in trainable  # as CAT-Seg, which tunes the position embeddings with the attention
+    assert all("vision_model" in n and ".self_attn." in n for n in trainable - {position})
     out = clip.dense_features(pixels).embeddings
     out.sum().backward()
     assert all(p.grad is not None for n, p in clip.named_parameters() if n in trainable)

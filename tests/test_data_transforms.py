@@ -130,6 +130,24 @@ def test_photometric_params_are_shared_by_the_frames_of_a_clip():
         assert np.array_equal(out[0], out[1]) and np.array_equal(out[0], out[2])
 
 
+def test_photometric_per_frame_draws_each_image_on_its_own_with_one_geometry():
+    """data.photometric_per=frame (the public code): identical frames come out distorted differently, with the
+    same crop and flip, and each as its own draw applied alone would distort it."""
+    frame = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    aug = ClipAugmentation(crop_size=(40, 40), scale=40, ratio_range=(1.0, 1.0), cat_max_ratio=1.0, flip_prob=0.0,
+                           photometric_per="frame")
+    differing = 0
+    for seed in range(8):
+        params = aug.sample(np.zeros((40, 40), np.uint8), np.random.default_rng(seed), num_images=3)
+        assert isinstance(params.photometric, tuple) and len(params.photometric) == 3
+        out, _ = aug.apply([frame, frame.copy(), frame.copy()], None, params)
+        assert all(np.array_equal(o, apply_photometric(frame, p)) for o, p in zip(out, params.photometric))
+        differing += not (np.array_equal(out[0], out[1]) and np.array_equal(out[1], out[2]))
+    assert differing >= 6
+    with pytest.raises(ConfigError, match="photometric_per"):
+        ClipAugmentation(photometric_per="video")
+
+
 def test_hue_and_saturation_against_hand_computed_colours():
     pixels = np.array([[[255, 0, 0], [200, 100, 100], [77, 77, 77]]], np.uint8)
     assert shift_hue_saturation(pixels, hue=60).tolist() == [[[0, 255, 0], [100, 200, 100], [77, 77, 77]]]

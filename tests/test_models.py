@@ -71,7 +71,8 @@ def test_attention_finetuning_trains_clip_attention_only():
     frames, random_frame = clip_batch(batch=1)
     model(frames, CLASSES[:2], random_frame, torch.zeros(1, 64, 96, dtype=torch.long))["loss"].backward()
     trained = {n for n, p in model.clip.named_parameters() if p.grad is not None}
-    assert trained and all(".self_attn." in n and "vision_model" in n for n in trained)
+    position = "model.vision_model.embeddings.position_embedding.weight"  # interpolated to 128 px, still trained
+    assert position in trained and all(".self_attn." in n and "vision_model" in n for n in trained - {position})
     backbone_group = {id(p) for p in model.parameter_groups()["backbone"]}
     assert any(id(p) in backbone_group for p in model.clip.parameters() if p.requires_grad)
 
@@ -296,3 +297,32 @@ def test_a_vocabulary_cached_under_inference_mode_serves_training(finetune_clip)
     out = model(frames, CLASSES[:3], random_frame, torch.randint(0, 3, (1, 64, 96)))
     out["loss"].backward()
     assert model.text_encoder.alpha.grad is not None and torch.isfinite(out["loss"])
+
+
+def test_video_text_encoding_is_x_clips_prompt_block():
+    """T' = T + alpha * (X + MLP(LN(X))) with X = T + Attn(LN(T), LN(F)): the MLP sees T plus the attention
+    update, and the decoder's output keeps T (X-CLIP's video-specific prompt generator)."""
+    from openvidseg.models.ov2vss.text_encoding import VideoTextEncoder
+
+    torch.manual_seed(0)
+    vte = VideoTextEncoder(16, heads=2, alpha_init=0.5)
+    text, visual = torch.randn(3, 4, 16), torch.randn(2, 16, 5, 6)
+    with torch.no_grad():
+        queries = text.reshape(1, 12, 16).expand(2, -1, -1)
+        memory = vte.memory_norm(visual.flatten(2).transpose(1, 2))
+        x = queries + vte.attention(vte.query_norm(queries), memory)
+        expected = (queries + vte.alpha * (x + vte.mlp(vte.mlp_norm(x)))).reshape(2, 3, 4, 16)
+        torch.testing.assert_close(vte(text, visual), expected)
+
+
+def test_ov2vss_reads_clips_value_dense_path_by_default():
+    torch.manual_seed(0)
+    model = create_model("ov2vss_tiny").eval()
+    standard = create_model("ov2vss_tiny", dense_path="standard").eval()
+    frames = clip_batch(batch=1, steps=1)[0][:, 0]
+    pixels = model.clip.preprocess(frames, model.clip_image_size)
+    with torch.no_grad():
+        value = model.clip.dense_features(pixels, path="value").embeddings
+        torch.testing.assert_close(model.encode_frames(frames).clip, value)
+        assert not torch.allclose(standard.encode_frames(frames).clip, value, atol=1e-3)
+    assert model.dense_path == "value" and create_model("frame_tiny").dense_path == "value"

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from openvidseg.inference import ClipPredictor, VideoPredictor
+from openvidseg.inference.views import SlidingViews
 from openvidseg.models import create_model
 
 CLASSES = ["red circle", "blue star", "sky"]
@@ -120,3 +121,53 @@ def test_streaming_rejects_future_offsets():
     model = create_model("ov2vss_tiny", ref_offsets=(-3, 2)).eval()
     with pytest.raises(ValueError, match="past references"):
         VideoPredictor(model, CLASSES)
+
+
+def test_sliding_windows_cover_the_frame_with_a_third_overlap_and_merge_with_the_global_view():
+    views = SlidingViews()
+    assert views.windows(480, 854) == [(0, 0, 480), (0, 320, 480), (0, 374, 480)]
+    assert views.windows(854, 480) == [(0, 0, 480), (320, 0, 480), (374, 0, 480)]
+    assert views.windows(96, 96) == [(0, 0, 96)]
+    image = torch.arange(3 * 4 * 7, dtype=torch.float32).reshape(1, 3, 4, 7)
+    split = views.split(image)  # windows at columns 0, 2, 3 (stride int(4 * 2/3) = 2) and the global view
+    assert split.shape == (4, 3, 4, 4) and torch.equal(split[1], image[0, :, :, 2:6])
+    # view v has logit v everywhere: column 0 is covered by window 0 only, column 3 by windows 0, 1, 2,
+    # column 5 by windows 1 and 2, column 6 by window 2; the global view (3) covers all
+    logits = torch.arange(4, dtype=torch.float32).view(4, 1, 1, 1).expand(4, 2, 4, 4)
+    merged = views.merge(logits, 4, 7)
+    assert merged.shape == (1, 2, 4, 7)
+    assert merged[0, 0, 0, 0] == 0.5 * (0 + 3) and merged[0, 0, 0, 3] == 0.5 * (1 + 3)
+    assert merged[0, 1, 2, 5] == 0.5 * ((1 + 2) / 2 + 3) and merged[0, 1, 3, 6] == 0.5 * (2 + 3)
+
+
+def test_slide_mode_merges_the_models_views_and_streaming_agrees_with_clip_mode(ov2vss):
+    video = random_video(12, size=(32, 72))
+    stream = VideoPredictor(ov2vss, CLASSES, return_logits=True, test_mode="slide", memory_interval=4)
+    clip = ClipPredictor(ov2vss, CLASSES, return_logits=True, test_mode="slide")
+    whole = ClipPredictor(ov2vss, CLASSES, return_logits=True)
+    views = SlidingViews()
+    for prediction in stream.run(video):
+        t = prediction.index
+        refs = stream.reference_indices(t)
+        expected = clip.predict(lambda i: video[i], t, refs, stream.memory_index_for(t))
+        torch.testing.assert_close(prediction.logits, expected.logits, rtol=1e-5, atol=1e-5)
+    # by hand: every view is a batch entry of the model; references and long-range frame view by view
+    with torch.no_grad():
+        as_views = lambda i: views.split(torch.from_numpy(video[i]).permute(2, 0, 1)[None].float())  # noqa: E731
+        target, refs = ov2vss.encode_frames(as_views(11)), [ov2vss.encode_frames(as_views(i)) for i in (2, 5, 8)]
+        logits = ov2vss.decode(target, refs, ov2vss.random_context(ov2vss.encode_frames(as_views(0))),
+                               ov2vss.text_embeddings(CLASSES), (32, 32)).logits
+    assert logits.shape[0] == 4  # columns 0, 21, 40 and the whole frame
+    torch.testing.assert_close(clip.predict(lambda i: video[i], 11, [2, 5, 8], 0).logits[None],
+                               views.merge(logits, 32, 72), rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(whole.predict(lambda i: video[i], 11, [2, 5, 8], 0).logits,
+                              clip.predict(lambda i: video[i], 11, [2, 5, 8], 0).logits)
+
+
+def test_slide_mode_sees_a_square_frame_once_as_the_whole_mode_does(ov2vss):
+    video = random_video(4, size=(48, 48))
+    slide = [p.logits for p in VideoPredictor(ov2vss, CLASSES, return_logits=True, test_mode="slide").run(video)]
+    whole = [p.logits for p in VideoPredictor(ov2vss, CLASSES, return_logits=True).run(video)]
+    assert all(torch.equal(a, b) for a, b in zip(slide, whole))
+    with pytest.raises(ValueError, match="test mode"):
+        VideoPredictor(ov2vss, CLASSES, test_mode="tiles")

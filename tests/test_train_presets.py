@@ -1,4 +1,4 @@
-"""Presets for training and zero-shot evaluation: the paper's recipe, the Cityscapes evaluation preset
+"""Presets for training and zero-shot evaluation: the public run's recipe, the Cityscapes evaluation preset
 run through `openvidseg eval`, and the generated data of the tiny presets."""
 from __future__ import annotations
 
@@ -9,18 +9,31 @@ import pytest
 from openvidseg.cli import main
 from openvidseg.config import load_config
 from openvidseg.data import CITYSCAPES_CLASSES, prepare_dataset
+from openvidseg.data.build import build_augmentation
 from openvidseg.errors import DataError
 
 
-@pytest.mark.parametrize("preset, model", [("ov2vss_vitb16_vspw", "ov2vss_vitb16"), ("frame_vitb16_vspw", "frame_vitb16")])
-def test_vspw_presets_hold_the_papers_recipe(preset, model):
-    cfg = load_config(preset)
+def test_the_public_run_preset_matches_its_schedule_in_optimiser_updates():
+    """ov2vss_vitb16_sam_vspw is the public OV2VSS run: its 100k mmcv iterations are micro-batches, i.e.
+    25k optimiser updates of 4 accumulated clips, and its 1,500 warm-up iterations 375 updates."""
+    cfg = load_config("ov2vss_vitb16_sam_vspw")
     t, d = cfg.train, cfg.data
-    assert cfg.model.name == model and d.dataset == "vspw" and d.split == "ov2vss"
-    assert (t.max_iters, t.lr, t.head_lr_mult, t.weight_decay) == (100_000, 3e-6, 10.0, 0.01)
-    assert (t.warmup_iters, t.warmup_ratio, t.poly_power, t.accumulation) == (1500, 1e-6, 0.9, 4)
-    assert d.crop_size == [480, 480] and d.batch_size == 1 and t.eval_interval > 0
+    assert cfg.model.name == "ov2vss_vitb16_sam" and d.dataset == "vspw" and d.split == "ov2vss"
+    assert (t.max_iters * t.accumulation * d.batch_size, t.warmup_iters * t.accumulation) == (100_000, 1500)
+    assert (t.lr, t.head_lr_mult, t.weight_decay, t.warmup_ratio, t.poly_power) == (3e-6, 10.0, 0.01, 1e-6, 0.9)
+    assert t.eval_interval * t.accumulation == 10_000
+    assert d.crop_size == [480, 480] and d.batch_size == 1 and d.photometric_per == "frame"
     assert (d.ratio_range, d.scale, d.cat_max_ratio, d.reverse_prob) == ([0.5, 2.0], 1024, 0.75, 0.5)
+    assert build_augmentation(d).photometric_per == "frame"
+
+
+@pytest.mark.parametrize("preset, model", [("ov2vss_vitb16_vspw", "ov2vss_vitb16"), ("frame_vitb16_vspw", "frame_vitb16")])
+def test_clip_backbone_presets_share_the_schedule_with_catsegs_learning_rates(preset, model):
+    cfg, public = load_config(preset), load_config("ov2vss_vitb16_sam_vspw")
+    t = cfg.train
+    assert cfg.model.name == model and cfg.data.photometric_per == "clip"
+    assert (t.max_iters, t.warmup_iters, t.accumulation) == (public.train.max_iters, public.train.warmup_iters, 4)
+    assert t.lr == pytest.approx(2e-6) and t.lr * t.head_lr_mult == pytest.approx(2e-4)
 
 
 def test_cityscapes_zero_shot_preset_evaluates_a_checkpoint(tmp_path):

@@ -47,13 +47,13 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     result = evaluate(model, videos, protocol, class_name_form=cfg.data.class_names, split=cfg.data.val_split,
                       mode=cfg.eval.mode, device=device, precision=cfg.train.precision,
-                      short_side=cfg.data.test_short_side,
+                      short_side=cfg.data.test_short_side, test_mode=cfg.eval.test_mode,
                       predictions_dir=out / "predictions" if cfg.eval.save_predictions else None,
                       progress=not args.no_progress)
     seconds = time.perf_counter() - start
     if is_main_process():
         settings = {"model": getattr(model, "variant_name", cfg.model.name), "checkpoint": cfg.model.checkpoint or "-",
-                    "mode": cfg.eval.mode, "dataset": f"{cfg.data.dataset} at {cfg.data.root}",
+                    "mode": cfg.eval.mode, "test mode": cfg.eval.test_mode, "dataset": f"{cfg.data.dataset} at {cfg.data.root}",
                     "time": f"{seconds:.1f} s ({result.num_frames / max(seconds, 1e-9):.2f} frames/s)"}
         write_reports(result, out, title="Evaluation", settings=settings)
         save_config(cfg, out)

@@ -19,6 +19,7 @@ from openvidseg.errors import InputError
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 TEXT_CACHE_SIZE = 8  # vocabularies kept per model
+DENSE_PATHS = ("standard", "value")  # how the last block runs for dense features (see `dense_features`)
 
 
 @dataclass
@@ -83,13 +84,16 @@ class ClipModel(nn.Module):
         self._position_cache.clear()
 
     def set_trainable(self, mode: str = "none") -> None:
-        """'none': everything frozen; 'attention': the image encoder's attention projections train
-        (CAT-Seg's fine-tuning). The text encoder always stays frozen, so text caches stay valid."""
+        """'none': everything frozen; 'attention': the image encoder's attention projections and its
+        position embeddings train (CAT-Seg's fine-tuning). The text encoder always stays frozen, so text
+        caches stay valid."""
         if mode not in ("none", "attention"):
             raise InputError(f"unknown CLIP fine-tuning mode '{mode}': use 'none' or 'attention'")
         self.requires_grad_(False)
         if mode == "attention":
-            for layer in self.model.vision_model.encoder.layers:
+            vision = self.model.vision_model
+            vision.embeddings.position_embedding.requires_grad_(True)
+            for layer in vision.encoder.layers:
                 layer.self_attn.requires_grad_(True)
 
     # -- image side ------------------------------------------------------------------------------
@@ -153,13 +157,30 @@ class ClipModel(nn.Module):
         """(..., C) final-layer tokens -> (..., D) joint-space embeddings (final LayerNorm + projection)."""
         return self.model.visual_projection(self.model.vision_model.post_layernorm(tokens))
 
-    def dense_features(self, pixels: torch.Tensor, layers: Sequence[int] = ()) -> DenseFeatures:
+    def value_path_block(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The last block with self-attention replaced by its value path, as CAT-Seg and the public OV2VSS
+        code run it for dense features: x + out_proj(v_proj(ln_1(x))), then the MLP with its residual.
+        Each token sees only itself, so patch tokens keep their location. (B, N, C) -> (B, N, C)."""
+        block = self.model.vision_model.encoder.layers[-1]
+        x = tokens + block.self_attn.out_proj(block.self_attn.v_proj(block.layer_norm1(tokens)))
+        return x + block.mlp(block.layer_norm2(x))
+
+    def dense_features(self, pixels: torch.Tensor, layers: Sequence[int] = (), path: str = "standard") -> DenseFeatures:
         """CLIP-normalised pixels (B, 3, H, W) -> dense embeddings (B, D, H/p, W/p) and the requested
-        intermediate layers (B, C, H/p, W/p). Runs without autograd unless image parameters train."""
+        intermediate layers (B, C, H/p, W/p). path: 'standard' runs the last block unchanged, 'value' its
+        value path (`value_path_block`; a requested last layer is then that block's output). Runs without
+        autograd unless image parameters train."""
+        if path not in DENSE_PATHS:
+            raise ValueError(f"unknown dense path '{path}': use {' or '.join(DENSE_PATHS)}")
         grid = (pixels.shape[-2] // self.patch_size, pixels.shape[-1] // self.patch_size)
         trainable = any(p.requires_grad for p in self.model.vision_model.parameters())
         with torch.set_grad_enabled(torch.is_grad_enabled() and trainable):
-            tokens, saved = self.forward_tokens(pixels, layers)
+            if path == "value":
+                last = self.num_layers
+                tokens, saved = self.forward_tokens(pixels, [i for i in layers if i != last], stop_after=last - 1)
+                tokens = saved[last] = self.value_path_block(tokens)
+            else:
+                tokens, saved = self.forward_tokens(pixels, layers)
             embeddings = self.project_tokens(tokens[:, 1:])
         to_map = lambda t: t.transpose(1, 2).reshape(t.shape[0], t.shape[-1], *grid)  # noqa: E731
         return DenseFeatures(to_map(embeddings), tuple(to_map(saved[i][:, 1:]) for i in layers))

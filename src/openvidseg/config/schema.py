@@ -20,6 +20,7 @@ class ModelConfig:
     ref_offsets: Optional[List[int]] = None  # reference frames relative to the target (OV2VSS: -9, -6, -3);
     # training clips are sampled with the model's offsets, and checkpoints keep them
     clip_image_size: Optional[int] = None  # CLIP input size (ViT-B/16 at 384 gives a 24x24 grid)
+    dense_path: Optional[str] = None  # CLIP's last block for dense features: value (CAT-Seg's; default) | standard
     backbone: Optional[str] = None  # appearance backbone: clip | sam_vit_b | dinov2_small | dinov2_base | ...
     backbone_source: Optional[str] = None  # weights of a non-CLIP backbone: hub id, folder, or random
     use_stf: Optional[bool] = None  # spatial-temporal fusion over the reference frames
@@ -68,6 +69,7 @@ class DataConfig:
     cat_max_ratio: float = 0.75  # a crop may not be more than this share one class
     flip_prob: float = 0.5
     photometric: bool = True
+    photometric_per: str = "clip"  # clip: one draw for every frame of a clip (ours) | frame: one per frame (public code)
     test_short_side: int = 480  # evaluation resize: keep aspect ratio, this short side
     batch_size: int = 1  # clips per process and micro-batch (global batch = batch_size x accumulation x processes)
     num_workers: int = 2
@@ -78,11 +80,11 @@ class DataConfig:
 class TrainConfig:
     """Optimisation, precision, checkpoints and logging."""
 
-    max_iters: int = 100_000  # optimiser steps
+    max_iters: int = 25_000  # optimiser updates, each of `accumulation` micro-batches (mmcv counts micro-batches)
     lr: float = 3e-6  # backbone learning rate; the head gets lr * head_lr_mult
     head_lr_mult: float = 10.0
     weight_decay: float = 0.01  # none on norms and biases
-    warmup_iters: int = 1500
+    warmup_iters: int = 375  # optimiser updates (the public run's 1,500 micro-batches)
     warmup_ratio: float = 1e-6  # linear warm-up starts at lr * warmup_ratio
     poly_power: float = 0.9
     min_lr: float = 0.0  # the poly decay ends here (for every parameter group)
@@ -104,6 +106,8 @@ class EvalConfig:
 
     protocol: str = "gzsl"  # gzsl | seen | unseen
     mode: str = "clip"  # clip (every frame a target with its own references) | streaming (causal)
+    test_mode: str = "whole"  # whole (CLIP sees the frame squashed to its square input) | slide (CAT-Seg's
+    # square windows over the frame plus the whole frame, logits merged; about 4x the cost at 480 x 854)
     background: bool = True  # under seen/unseen, add a "background" entry for the other classes
     save_predictions: bool = False  # also write prediction PNGs in the layout `openvidseg score` reads
     max_videos: Optional[int] = None  # evaluate only the first N videos (quick checks)

@@ -37,7 +37,8 @@ def prepare_dataset(cfg: DataConfig) -> None:
 def build_augmentation(cfg: DataConfig) -> ClipAugmentation:
     """The training clip augmentation described by `cfg` (crop, resize ratio, cat_max_ratio, flip, photometric)."""
     return ClipAugmentation(crop_size=cfg.crop_size, scale=cfg.scale, ratio_range=cfg.ratio_range,
-                            cat_max_ratio=cfg.cat_max_ratio, flip_prob=cfg.flip_prob, photometric=cfg.photometric)
+                            cat_max_ratio=cfg.cat_max_ratio, flip_prob=cfg.flip_prob, photometric=cfg.photometric,
+                            photometric_per=cfg.photometric_per)
 
 
 def build_train_dataset(cfg: DataConfig, ref_offsets: Sequence[int] = DEFAULT_OFFSETS, seed: int = 0) -> VSPWDataset:

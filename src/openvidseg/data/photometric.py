@@ -1,8 +1,9 @@
 """Photometric distortion as in mmsegmentation's `PhotoMetricDistortion`: random brightness, contrast
 (before or after the colour steps, at random), saturation and hue, each applied with probability 1/2.
 
-Parameters are drawn once per clip (`sample_photometric`) and applied to every frame alike
-(`apply_photometric`), so the colours of a clip stay consistent over time, as they are in a real video.
+Parameters are drawn (`sample_photometric`) once per clip and applied to every frame alike
+(`apply_photometric`), so the colours of a clip stay consistent over time as in a real video, or once
+per frame as the public OV2VSS code does (`ClipAugmentation(photometric_per=...)`).
 Saturation and hue follow HSV with OpenCV's units (hue in [0, 180), i.e. 2 degrees per unit), computed
 in float rather than through OpenCV's 8-bit HSV image, so colours lose no precision on the way.
 """

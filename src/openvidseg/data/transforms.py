@@ -20,6 +20,7 @@ from openvidseg.data.photometric import PhotometricParams, apply_photometric, sa
 from openvidseg.errors import ConfigError, DataError
 
 CAT_MAX_RATIO_TRIES = 10  # mmseg's RandomCrop redraws the crop up to 10 times
+PHOTOMETRIC_PER = ("clip", "frame")
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class AugmentParams:
     resized: tuple[int, int]  # (height, width) after the random resize
     crop: tuple[int, int, int, int]  # (y0, y1, x0, x1) in the resized image
     flip: bool
-    photometric: PhotometricParams | None
+    photometric: PhotometricParams | tuple[PhotometricParams, ...] | None  # one for the clip, or one per image
 
 
 def keep_ratio_size(height: int, width: int, long_side: float) -> tuple[int, int]:
@@ -73,11 +74,13 @@ def crop_class_ratio_ok(crop: np.ndarray, cat_max_ratio: float, ignore_index: in
 
 
 class ClipAugmentation:
-    """Training augmentation with one geometric and photometric draw per clip.
+    """Training augmentation with one geometric draw per clip.
 
     crop_size: (height, width); scale: base of the random resize (long side = scale * ratio);
     ratio_range: (low, high) of the ratio; cat_max_ratio: 1.0 disables the crop check;
-    flip_prob: horizontal flip probability; photometric: apply mmseg's photometric distortion.
+    flip_prob: horizontal flip probability; photometric: apply mmseg's photometric distortion;
+    photometric_per: 'clip' (ours: one draw for every image of the clip, so colours stay consistent over
+    time) or 'frame' (the public OV2VSS code: an independent draw for each image).
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class ClipAugmentation:
         cat_max_ratio: float = 0.75,
         flip_prob: float = 0.5,
         photometric: bool = True,
+        photometric_per: str = "clip",
     ):
         if len(crop_size) != 2 or min(crop_size) < 1:
             raise ConfigError(f"crop_size must be [height, width] of positive ints, got {list(crop_size)}")
@@ -95,12 +99,15 @@ class ClipAugmentation:
             raise ConfigError(f"ratio_range must be [low, high] with 0 < low <= high, got {list(ratio_range)}")
         if scale < 1:
             raise ConfigError(f"scale must be a positive number of pixels, got {scale}")
+        if photometric_per not in PHOTOMETRIC_PER:
+            raise ConfigError(f"photometric_per must be {' or '.join(PHOTOMETRIC_PER)}, got '{photometric_per}'")
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         self.scale = scale
         self.ratio_range = (float(ratio_range[0]), float(ratio_range[1]))
         self.cat_max_ratio = cat_max_ratio
         self.flip_prob = flip_prob
         self.photometric = photometric
+        self.photometric_per = photometric_per
 
     def _crop_box(self, resized: tuple[int, int], rng: np.random.Generator) -> tuple[int, int, int, int]:
         crop_h, crop_w = min(self.crop_size[0], resized[0]), min(self.crop_size[1], resized[1])
@@ -108,8 +115,9 @@ class ClipAugmentation:
         x0 = int(rng.integers(resized[1] - crop_w + 1))
         return y0, y0 + crop_h, x0, x0 + crop_w
 
-    def sample(self, label: np.ndarray, rng: np.random.Generator) -> AugmentParams:
-        """Draw the clip's parameters; `label` (H, W) uint8 (training indices, 255 ignore) drives cat_max_ratio."""
+    def sample(self, label: np.ndarray, rng: np.random.Generator, num_images: int = 1) -> AugmentParams:
+        """Draw the clip's parameters; `label` (H, W) uint8 (training indices, 255 ignore) drives cat_max_ratio;
+        with photometric_per='frame', one photometric draw for each of the `num_images` images."""
         ratio = rng.uniform(*self.ratio_range)
         resized = keep_ratio_size(label.shape[0], label.shape[1], int(self.scale * ratio))
         crop = self._crop_box(resized, rng)
@@ -120,7 +128,10 @@ class ClipAugmentation:
                     break
                 crop = self._crop_box(resized, rng)
         flip = bool(rng.random() < self.flip_prob)
-        photometric = sample_photometric(rng) if self.photometric else None
+        photometric = None
+        if self.photometric:
+            photometric = (tuple(sample_photometric(rng) for _ in range(num_images)) if self.photometric_per == "frame"
+                           else sample_photometric(rng))
         return AugmentParams(resized=resized, crop=crop, flip=flip, photometric=photometric)
 
     def _geometry(self, array: np.ndarray, params: AugmentParams, is_mask: bool) -> np.ndarray:
@@ -148,12 +159,15 @@ class ClipAugmentation:
         Returns frames (crop_h, crop_w, 3) uint8 and the label (crop_h, crop_w) uint8 (padding 0 and 255).
         """
         out_images = []
-        for image in images:
+        per_image = isinstance(params.photometric, tuple)
+        if per_image and len(params.photometric) != len(images):
+            raise ValueError(f"{len(params.photometric)} photometric draws for {len(images)} images")
+        for i, image in enumerate(images):
             if label is not None and image.shape[:2] != label.shape:
                 raise DataError(f"frame of size {image.shape[:2]} does not match its clip's label {label.shape}")
             image = self._geometry(image, params, is_mask=False)
             if params.photometric is not None:  # before padding, as mmseg: the padding stays 0
-                image = apply_photometric(image, params.photometric)
+                image = apply_photometric(image, params.photometric[i] if per_image else params.photometric)
             out_images.append(self._pad(image, 0))
         out_label = None if label is None else self._pad(self._geometry(label, params, is_mask=True), IGNORE_INDEX)
         return out_images, out_label
@@ -170,7 +184,7 @@ class ClipAugmentation:
     def __call__(self, images: Sequence[np.ndarray], label: np.ndarray,
                  rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
         """Sample one draw and apply it to every image of the clip and to the label."""
-        images_out, label_out = self.apply(images, label, self.sample(label, rng))
+        images_out, label_out = self.apply(images, label, self.sample(label, rng, len(images)))
         assert label_out is not None
         return images_out, label_out
 

@@ -22,20 +22,20 @@ HEADLINE = ("mIoU", "mIoU_seen", "mIoU_unseen", "hIoU", "aAcc", "mAcc", "VC8", "
 
 class EvalHook(HookBase):
     """Evaluates on `videos` under `protocol` (evaluator settings as keyword arguments: class_name_form,
-    split, mode, device, precision, short_side); writes to `log` and `folder`. Generators' states are
+    split, mode, device, precision, short_side, test_mode); writes to `log` and `folder`. Generators' states are
     kept as they were, so evaluating does not change the training that follows."""
 
     def __init__(self, videos: Sequence[Any], protocol: EvalProtocol, interval: int, *, log: EventLog,
                  folder: str | Path, class_name_form: str = "clean", split: str = "val", mode: str = "clip",
                  device: torch.device | None = None, precision: str = "fp32", short_side: int | None = None,
-                 message: Callable[[str], None] = print):
+                 test_mode: str = "whole", message: Callable[[str], None] = print):
         self.videos = list(videos)
         self.protocol = protocol
         self.interval = interval
         self.log = log
         self.folder = Path(folder)
         self.settings = dict(class_name_form=class_name_form, split=split, mode=mode, device=device,
-                             precision=precision, short_side=short_side)
+                             precision=precision, short_side=short_side, test_mode=test_mode)
         self.message = message
         self.results: list[tuple[int, dict[str, Any]]] = []
 

@@ -68,19 +68,21 @@ def evaluate(
     precision: str = "fp32",
     short_side: int | None = None,
     memory_interval: int = 30,
+    test_mode: str = "whole",
     predictions_dir: str | Path | None = None,
     progress: bool = True,
     on_prediction: Callable[[Any, int, np.ndarray, np.ndarray], None] | None = None,
 ) -> ScoreResult:
     """Scores of `model` on `videos` (records with .name, len(), .frame(i), .mask(i), .labelled,
-    .frame_names) under `protocol`; mode 'clip' or 'streaming'. predictions_dir: also write
+    .frame_names) under `protocol`; mode 'clip' or 'streaming'; test_mode 'whole' or 'slide' (see
+    `inference.views`). predictions_dir: also write
     <dir>/<video>/<frame>.png holding dataset ids, the layout `openvidseg score` reads.
     on_prediction(video, frame index, prediction, ground truth): called for every scored frame with both
     (H, W) maps in protocol indices, for metrics of one's own (e.g. over a subset of frames)."""
     if mode not in MODES:
         raise ConfigError(f"unknown evaluation mode '{mode}': use {' or '.join(MODES)}")
     vocabulary = protocol.vocabulary(class_name_form)
-    kwargs = dict(device=device, precision=precision, short_side=short_side)
+    kwargs = dict(device=device, precision=precision, short_side=short_side, test_mode=test_mode)
     was_training = model.training  # before the predictor switches the model to eval mode
     predictor = (ClipPredictor(model, vocabulary, **kwargs) if mode == "clip" else
                  VideoPredictor(model, vocabulary, memory_interval=memory_interval, **kwargs))

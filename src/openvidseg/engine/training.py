@@ -146,7 +146,7 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
                               cfg.train.eval_interval, log=log, folder=output / "eval",
                               class_name_form=cfg.data.class_names, split=cfg.data.val_split, mode=cfg.eval.mode,
                               device=device, precision=cfg.train.precision, short_side=cfg.data.test_short_side,
-                              message=logger.message)
+                              test_mode=cfg.eval.test_mode, message=logger.message)
         hooks.append(evaluation)
     batches = train_batches(train_set, sampler, start, num_workers=cfg.data.num_workers,
                             pin_memory=device.type == "cuda")
@@ -158,7 +158,7 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
     logger.message(
         f"training {getattr(model, 'variant_name', cfg.model.name)} ({trainable:,} trainable parameters) on "
         f"{len(train_set)} clips of {cfg.data.dataset} ({len(train_set.class_names)} classes); steps "
-        f"{start}->{cfg.train.max_iters}, global batch {sampler.global_batch} = {cfg.data.batch_size} x "
+        f"{start}->{cfg.train.max_iters} ({cfg.train.max_iters * cfg.train.accumulation} micro-batches), global batch {sampler.global_batch} = {cfg.data.batch_size} x "
         f"{cfg.train.accumulation} accumulation x {world_size()} process(es); {device.type}, {precision.name}; "
         f"output {output}" + (f"; resumed from {latest}" if latest else ""))
     for note in notes:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from openvidseg.inference.frames import frame_tensor, resize_images, short_side_size
+from openvidseg.inference.views import TEST_MODES, SlidingViews
 from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegmenter
 from openvidseg.runtime import resolve_device, resolve_dtype
 
@@ -36,15 +37,23 @@ class FramePrediction:
 
 
 class _Inference:
-    """What both predictors share: device, precision, vocabulary, frame preparation, class maps."""
+    """What both predictors share: device, precision, vocabulary, frame preparation, class maps.
+
+    test_mode: 'whole' (the model sees each frame as it is) or 'slide' (CAT-Seg's test mode: square windows
+    over the frame plus the whole frame, each a batch entry, logits merged; see `inference.views`), with
+    windows overlapping by `window_overlap`."""
 
     def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device: str | torch.device | None = None,
-                 precision: str = "fp32", short_side: int | None = None, return_logits: bool = False):
+                 precision: str = "fp32", short_side: int | None = None, return_logits: bool = False,
+                 test_mode: str = "whole", window_overlap: float = 1 / 3):
+        if test_mode not in TEST_MODES:
+            raise ValueError(f"unknown test mode '{test_mode}': use {' or '.join(TEST_MODES)}")
         self.device = resolve_device(device) if device is not None else model.device
         self.model = model.to(self.device).eval()
         self.dtype = resolve_dtype(precision)
         self.short_side = short_side
         self.return_logits = return_logits
+        self.views = SlidingViews(window_overlap) if test_mode == "slide" else None
         self.set_vocabulary(class_names)
 
     def set_vocabulary(self, class_names: Sequence[str]) -> None:
@@ -59,10 +68,12 @@ class _Inference:
         return torch.autocast(self.device.type, dtype=self.dtype)
 
     def prepare(self, frame: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """(1, 3, h, w) working-resolution input and the frame's original (H, W)."""
+        """(1, 3, h, w) working-resolution input (or its (V, 3, s, s) views in slide mode) and the frame's
+        original (H, W)."""
         image = frame_tensor(frame, self.device)
         size = tuple(image.shape[-2:])
-        return resize_images(image, short_side_size(*size, self.short_side)), size
+        image = resize_images(image, short_side_size(*size, self.short_side))
+        return (image if self.views is None else self.views.split(image)), size
 
     def encode(self, image: torch.Tensor) -> FrameFeatures:
         with self.autocast():
@@ -73,8 +84,15 @@ class _Inference:
             return self.model.random_context(features)
 
     def decode(self, target, refs, context, size) -> SegmentationOutput:
+        """(1, K, H, W) logits at the frame's size (views merged in slide mode)."""
+        if self.views is None:
+            with self.autocast():
+                return self.model.decode(target, refs, context, self.text, size)
+        height, width = short_side_size(*size, self.short_side)
         with self.autocast():
-            return self.model.decode(target, refs, context, self.text, size)
+            views = self.model.decode(target, refs, context, self.text, (min(height, width),) * 2).logits
+        merged = self.views.merge(views.float(), height, width)
+        return SegmentationOutput(resize_images(merged, size) if (height, width) != tuple(size) else merged)
 
     def result(self, index: int, scores: torch.Tensor, logits: torch.Tensor) -> FramePrediction:
         """Class map from (1, K, H, W) scores; raw logits kept when asked for."""
@@ -97,9 +115,9 @@ class VideoPredictor(_Inference):
 
     def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device=None, precision: str = "fp32",
                  short_side: int | None = None, memory_interval: int = 30, return_logits: bool = False,
-                 temporal_smoothing: float | None = None):
+                 temporal_smoothing: float | None = None, test_mode: str = "whole", window_overlap: float = 1 / 3):
         super().__init__(model, class_names, device=device, precision=precision, short_side=short_side,
-                         return_logits=return_logits)
+                         return_logits=return_logits, test_mode=test_mode, window_overlap=window_overlap)
         offsets = model.ref_offsets
         if any(o >= 0 for o in offsets):
             raise ValueError(f"streaming needs past references (negative offsets), got {offsets}")
@@ -219,9 +237,9 @@ class ClipPredictor(_Inference):
 
     def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device=None, precision: str = "fp32",
                  short_side: int | None = None, return_logits: bool = False, cache_size: int = 16,
-                 recompute: bool = False):
+                 recompute: bool = False, test_mode: str = "whole", window_overlap: float = 1 / 3):
         super().__init__(model, class_names, device=device, precision=precision, short_side=short_side,
-                         return_logits=return_logits)
+                         return_logits=return_logits, test_mode=test_mode, window_overlap=window_overlap)
         self.cache_size = 0 if recompute else cache_size
         self.reset()
 

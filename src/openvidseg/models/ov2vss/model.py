@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from openvidseg.clip import ClipModel, load_clip, load_templates
+from openvidseg.clip.model import DENSE_PATHS
 from openvidseg.models.backbones import AppearanceBackbone, build_backbone
 from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegmenter
 from openvidseg.models.ov2vss.cost import CostAggregation, CostEmbedding, cosine_cost
@@ -33,7 +34,8 @@ def _resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
 class OV2VSS(VideoSegmenter):
     """The OV2VSS model over a CLIP model and an appearance backbone. Flags switch the temporal modules
     (use_stf, use_rfe, use_vte) and select the public code's behaviours (raw_dot_attention,
-    aggregation='linear') for comparison."""
+    aggregation='linear') for comparison. dense_path: how CLIP's last block runs for F_clip ('value', as
+    CAT-Seg and the public code, or 'standard'; see `ClipModel.dense_features`)."""
 
     def __init__(
         self,
@@ -42,6 +44,7 @@ class OV2VSS(VideoSegmenter):
         *,
         templates: str = "imagenet80",
         clip_image_size: int = 384,
+        dense_path: str = "value",
         ref_offsets: Sequence[int] = (-9, -6, -3),
         hidden_dim: int = 256,
         cost_dim: int = 128,
@@ -64,6 +67,9 @@ class OV2VSS(VideoSegmenter):
         super().__init__(clip, templates)
         self.backbone = backbone
         self.clip_image_size = clip_image_size
+        if dense_path not in DENSE_PATHS:
+            raise ValueError(f"unknown dense path '{dense_path}': use {' or '.join(DENSE_PATHS)}")
+        self.dense_path = dense_path
         # sorted once here, so every path (training, clip mode, streaming) runs STF oldest to newest
         self.ref_offsets = tuple(sorted(int(o) for o in ref_offsets)) if use_stf else ()
         self.uses_random_frame = use_rfe
@@ -95,7 +101,7 @@ class OV2VSS(VideoSegmenter):
     def encode_frames(self, images: torch.Tensor) -> FrameFeatures:
         """(N, 3, H, W) RGB 0..255 -> F_clip (N, D, h, w) and L projected levels (N, C, h', w')."""
         pixels = self.clip.preprocess(images, self.clip_image_size)
-        dense = self.clip.dense_features(pixels, layers=self.backbone.clip_layers)
+        dense = self.clip.dense_features(pixels, layers=self.backbone.clip_layers, path=self.dense_path)
         levels = self.backbone(images, [layer.float() for layer in dense.layers])
         return FrameFeatures(dense.embeddings.float(), tuple(proj(x.float()) for proj, x in zip(self.level_proj, levels)))
 

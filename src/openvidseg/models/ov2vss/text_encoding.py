@@ -8,10 +8,11 @@ from openvidseg.models.layers import Attention, Mlp
 
 
 class VideoTextEncoder(nn.Module):
-    """T' = T + alpha * Decoder(T, F): every template embedding of every class cross-attends to the
-    frame's dense CLIP tokens through one transformer decoder layer (pre-norm cross-attention and MLP);
-    alpha is a learnable per-channel scale starting at 1e-4, so training starts from CLIP's text
-    (X-CLIP's video-specific prompting). Classes never interact: the vocabulary stays open.
+    """T' = T + alpha * Decoder(T, F), X-CLIP's video-specific prompting: every template embedding of
+    every class cross-attends to the frame's dense CLIP tokens through one pre-norm transformer decoder
+    layer, X = T + Attn(LN(T), LN(F)), Decoder = X + MLP(LN(X)) (so the MLP sees T and the update, and the
+    decoder's output keeps T); alpha is a learnable per-channel scale starting at 1e-4, so training starts
+    from CLIP's text. Classes never interact: the vocabulary stays open.
     text: (K, P, D) or (B, K, P, D); visual: (B, D, h, w) -> (B, K, P, D)."""
 
     def __init__(self, dim: int, heads: int = 8, mlp_ratio: int = 4, alpha_init: float = 1e-4):
@@ -30,6 +31,6 @@ class VideoTextEncoder(nn.Module):
         classes, templates, dim = text.shape[1:]
         queries = text.reshape(batch, classes * templates, dim)
         memory = self.memory_norm(visual.flatten(2).transpose(1, 2))
-        update = self.attention(self.query_norm(queries), memory)
-        update = update + self.mlp(self.mlp_norm(update))
-        return (queries + self.alpha * update).reshape(batch, classes, templates, dim)
+        decoded = queries + self.attention(self.query_norm(queries), memory)
+        decoded = decoded + self.mlp(self.mlp_norm(decoded))
+        return (queries + self.alpha * decoded).reshape(batch, classes, templates, dim)
