@@ -21,6 +21,7 @@ COMMANDS = {
     "train": "openvidseg.cli.train",
     "eval": "openvidseg.cli.eval",
     "demo": "openvidseg.cli.demo",
+    "app": "openvidseg.cli.app",
 }
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from openvidseg import __version__
 from openvidseg.data.frame_source import FrameSource
@@ -66,11 +68,14 @@ def classes_json(segmenter: Segmenter, colors) -> dict[str, Any]:
 
 def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path, *, masks: bool = True,
                   video: bool = True, alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
-                  overwrite: bool = False, show_progress: bool = False, input_label: str | None = None) -> dict[str, Any]:
+                  overwrite: bool = False, show_progress: bool = False, input_label: str | None = None,
+                  on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> dict[str, Any]:
     """Segment `source` (its first `max_frames` frames, when given) into `out_dir` (see the module
     docstring) and return the summary. A complete
     output skipped by `resume` returns its saved summary with "skipped": true. A truncated or corrupt
-    video raises `DataError` after its decoded frames are written and the summary marked incomplete."""
+    video raises `DataError` after its decoded frames are written and the summary marked incomplete.
+    on_frame(index, frame (H, W, 3) uint8, class map (H, W) uint8) is called after each frame is written
+    (live progress, e.g. the web app); an exception it raises stops the run as Ctrl-C does."""
     from tqdm import tqdm
 
     from openvidseg.inference.video_writer import VideoWriter
@@ -122,6 +127,8 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
             stats.update(index, labels)
             if writer is not None:
                 _write(writer.write, overlay_frame(frame, labels, names, colors, alpha))
+            if on_frame is not None:
+                on_frame(index, frame, labels)
             progress.update()
         complete, error = True, None
     except DataError as err:  # truncated or corrupt input: what was written stays
