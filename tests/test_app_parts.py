@@ -3,8 +3,10 @@ implementation), the input checks and their messages, jobs (same files as `segme
 two at once without mixing, stopping, truncated input, cleanup), the model cache, examples, settings."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from openvidseg.errors import DataError, InputError
 
 TINY = ModelChoice("dense_clip_tiny", "dense_clip_tiny")
 SETTINGS = AppSettings(models=(TINY,), device="cpu", examples=False)
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,8 @@ def test_timeline_by_hand():
     assert np.allclose(shares[:, [0, 1, 255]], [[0.5, 0.5, 0], [0.25, 0.25, 0.5], [0.5, 0.5, 0]])
     rows = timeline.rows(["a", "b"], fps=2.0)  # 2 frames per bin at 2 fps: bins start at 0, 1 and 2 s
     assert [r["time"] for r in rows[::3]] == ["0:00.0", "0:01.0", "0:02.0"]
-    assert rows[3:6] == [{"time": "0:01.0", "class": "a", "share": 25.0}, {"time": "0:01.0", "class": "b", "share": 25.0},
+    assert rows[3:6] == [{"time": "0:01.0", "class": "a", "share": 25.0},
+                         {"time": "0:01.0", "class": "b", "share": 25.0},
                          {"time": "0:01.0", "class": NO_CLASS_LABEL, "share": 50.0}]
 
 
@@ -137,7 +141,8 @@ def test_a_job_writes_what_segment_writes(street, tmp_path, models):
     assert frames == sorted(frames) and frames[-1] == 16 and snapshots[-1].phase == "done"
     reference = openvidseg.write_segmentation(street, "red wall, blue sky, green ball", tmp_path / "ref",
                                               model="dense_clip_tiny", alpha=0.4)
-    assert all(np.array_equal(a, b) for a, b in zip(read_masks(result.summary_file.parent), read_masks(tmp_path / "ref")))
+    masks = read_masks(result.summary_file.parent)
+    assert len(masks) == 16 and all(np.array_equal(a, b) for a, b in zip(masks, read_masks(tmp_path / "ref")))
     assert result.summary["classes"] == reference["classes"] == snapshots[-1].statistics["classes"]
     assert len(decode(result.overlay)[0]) == 16
     import zipfile
@@ -146,7 +151,8 @@ def test_a_job_writes_what_segment_writes(street, tmp_path, models):
         names = zipped.namelist()
         assert names == [f"masks/{i:05d}.png" for i in range(16)] + ["classes.json", "summary.json"]
         assert json.loads(zipped.read("summary.json"))["frames"] == 16
-    shares = np.array([[r["share"] for r in snapshots[-1].timeline if r["time"] == t] for t in snapshots[-1].time_labels])
+    last = snapshots[-1]
+    shares = np.array([[r["share"] for r in last.timeline if r["time"] == t] for t in last.time_labels])
     assert shares.shape == (16, 3) and np.allclose(shares.sum(axis=1), 100, atol=0.1)
     assert snapshots[-1].preview.shape == (64, 96, 3)
     job.close()
@@ -155,7 +161,8 @@ def test_a_job_writes_what_segment_writes(street, tmp_path, models):
 
 def test_two_jobs_at_once_do_not_mix(street, tmp_path, models):
     other = write_video(tmp_path / "other.mp4", scene(12, 48, 80)[::-1], rate=10)
-    requests = [prepare_request(SETTINGS, street, "red wall, blue sky"), prepare_request(SETTINGS, other, "ball, wall, sky")]
+    requests = [prepare_request(SETTINGS, street, "red wall, blue sky"),
+                prepare_request(SETTINGS, other, "ball, wall, sky")]
     results = {}
 
     def run(i):
@@ -249,3 +256,27 @@ def test_model_menu_and_settings_checks():
                          ({"models": ()}, "at least one model"), ({"queue_size": 0}, "--queue-size 0")):
         with pytest.raises(InputError, match=message):
             AppSettings(**bad)
+
+
+def test_the_space_entry_is_configured_by_environment_variables(monkeypatch):
+    from openvidseg.app import server
+    from openvidseg.app.settings import settings_from_env
+
+    environ = {"OPENVIDSEG_APP_MODELS": "dense_clip_tiny, ov2vss_tiny", "OPENVIDSEG_APP_MAX_SECONDS": "30",
+               "OPENVIDSEG_APP_EXAMPLES": "0", "OPENVIDSEG_APP_DEVICE": "cpu", "OPENVIDSEG_APP_CONCURRENCY": "2"}
+    settings = settings_from_env(environ)
+    assert [c.model for c in settings.models] == ["dense_clip_tiny", "ov2vss_tiny"]
+    assert (settings.max_seconds, settings.examples, settings.device, settings.concurrency) == (30.0, False, "cpu", 2)
+    assert settings_from_env({}) == AppSettings()
+    with pytest.raises(InputError, match="OPENVIDSEG_APP_MAX_SECONDS='half' is not a number"):
+        settings_from_env({"OPENVIDSEG_APP_MAX_SECONDS": "half"})
+    # app.py: importing it starts nothing; main() serves at Gradio's address (set by a Space) with these settings
+    spec = importlib.util.spec_from_file_location("space_app", REPO / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    calls = []
+    monkeypatch.setattr(server, "launch_app", lambda *args, **kwargs: calls.append((args, kwargs)))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    module.main()
+    assert calls == [((settings,), {"host": None, "port": None})]

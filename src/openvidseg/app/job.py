@@ -145,14 +145,15 @@ class SegmentJob:
             if self._stop.is_set():
                 return
             segmenter = _SharedModelSegmenter(model, request.classes, device=self.device,
-                                              min_confidence=request.min_confidence, checkpoint=request.choice.checkpoint)
+                                              min_confidence=request.min_confidence,
+                                              checkpoint=request.choice.checkpoint)
             with self._live.lock:
                 self._live.phase, self._live.started = "segmenting", time.perf_counter()
             stopped_by = None
             with readable_errors(request.video, request.name), VideoFileFrames(request.video) as frames:
                 try:
-                    write_outputs(segmenter, frames, self.output.path, alpha=request.alpha, max_frames=request.max_frames,
-                                  input_label=request.name, on_frame=self._on_frame)
+                    write_outputs(segmenter, frames, self.output.path, alpha=request.alpha,
+                                  max_frames=request.max_frames, input_label=request.name, on_frame=self._on_frame)
                 except DataError:  # truncated or corrupt: the frames before the error are kept
                     saved = self.output.read_summary() or {}
                     stopped_by = str(saved.get("error", "the video could not be read to its end"))
@@ -192,7 +193,9 @@ class SegmentJob:
             labels = live.timeline.labels(self.request.fps)
             frames, phase, latest = live.statistics.frames, live.phase, live.latest
             elapsed = time.perf_counter() - live.started if phase != "waiting for the model" else 0.0
-        preview = None if latest is None else overlay_frame(latest[0], latest[1], names, self.colors, self.request.alpha)
+        preview = None
+        if latest is not None:
+            preview = overlay_frame(latest[0], latest[1], names, self.colors, self.request.alpha)
         total = self.request.total if self.request.max_frames is None else self.request.max_frames
         colors = {name: tuple(int(c) for c in rgb) for name, rgb in zip(names, self.colors)}
         return Snapshot(phase, frames, total, elapsed, statistics, timeline, labels, colors, preview, self.result)

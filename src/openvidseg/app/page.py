@@ -49,8 +49,9 @@ def statistics_table(snapshot: Snapshot) -> pd.DataFrame:
     for entry in classes:
         swatch = f'<span class="swatch" style="background:{hex_color(entry["color"])}"></span>'
         seen = entry["frames"] > 0
-        rows.append([swatch + entry["name"], f"{100 * entry['pixel_share']:.1f} %", f"{entry['frames']} / {snapshot.frames}",
-                     clock(entry["first_time_s"]) if seen else "-", clock(entry["last_time_s"]) if seen else "-"])
+        rows.append([swatch + entry["name"], f"{100 * entry['pixel_share']:.1f} %",
+                     f"{entry['frames']} / {snapshot.frames}", clock(entry["first_time_s"]) if seen else "-",
+                     clock(entry["last_time_s"]) if seen else "-"])
     no_class = snapshot.statistics.get("no_class_share", 0.0)
     if no_class > 0:
         swatch = f'<span class="swatch" style="background:{NO_CLASS_COLOR}"></span>'
@@ -158,7 +159,7 @@ def build_page(runtime: AppRuntime) -> gr.Blocks:
                     gr.Markdown(f"Videos up to {' and '.join(limits)}.", elem_id="limits")
                 if runtime.examples:
                     gr.Examples([[str(e.video), e.classes] for e in runtime.examples], inputs=[video, classes],
-                                label="Examples (generated videos)", examples_per_page=4)
+                                label="Examples (generated videos)", examples_per_page=4, elem_id="examples")
             with gr.Column(scale=3, min_width=420):
                 status = gr.Markdown("Results appear here.", elem_id="status")
                 preview = gr.Image(label="Latest segmented frame", visible=False, interactive=False, elem_id="preview",

@@ -2,7 +2,7 @@
 the queue. Plain data: the command line (`openvidseg app`) and the Space entry (app.py) both build one."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,3 +77,38 @@ def model_choices(models: Sequence[str] = (), checkpoint: str | Path | None = No
         label = DEFAULT_MODEL if clip is None else f"{DEFAULT_MODEL} (CLIP {clip})"
         choices.append(ModelChoice(label, DEFAULT_MODEL, None, clip))
     return tuple(choices)
+
+
+ENV_PREFIX = "OPENVIDSEG_APP_"
+
+
+def settings_from_env(environ: Mapping[str, str]) -> AppSettings:
+    """Settings from environment variables, for app.py (a Hugging Face Space is configured this way):
+    OPENVIDSEG_APP_MODELS (comma-separated), _CHECKPOINT, _CLIP, _DEVICE, _MAX_UPLOAD_MB, _MAX_SECONDS,
+    _CONCURRENCY, _QUEUE_SIZE, _KEEP_MINUTES, _EXAMPLES (0 = none). Unset ones take the defaults."""
+    def get(name: str) -> str | None:
+        value = environ.get(ENV_PREFIX + name, "").strip()
+        return value or None
+
+    def number(name: str, kind=float):
+        value = get(name)
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            raise InputError(f"{ENV_PREFIX}{name}={value!r} is not a number") from None
+
+    models = [m.strip() for m in (get("MODELS") or "").split(",") if m.strip()]
+    options: dict = {"models": model_choices(models, get("CHECKPOINT"), get("CLIP"))}
+    for key, name, kind in (("max_upload_mb", "MAX_UPLOAD_MB", float), ("max_seconds", "MAX_SECONDS", float),
+                            ("concurrency", "CONCURRENCY", int), ("queue_size", "QUEUE_SIZE", int),
+                            ("keep_minutes", "KEEP_MINUTES", float)):
+        value = number(name, kind)
+        if value is not None:
+            options[key] = value
+    if get("DEVICE"):
+        options["device"] = get("DEVICE")
+    if get("EXAMPLES") is not None:
+        options["examples"] = get("EXAMPLES") not in ("0", "false", "False", "no")
+    return AppSettings(**options)

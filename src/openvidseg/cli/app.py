@@ -52,6 +52,5 @@ def run(args: argparse.Namespace) -> int:
     settings = AppSettings(models=model_choices(args.model, args.checkpoint, args.clip), device=args.device,
                            max_upload_mb=args.max_upload_mb, max_seconds=args.max_seconds, concurrency=args.concurrency,
                            queue_size=args.queue_size, keep_minutes=args.keep_minutes, examples=not args.no_examples)
-    print(f"openvidseg app: serving on http://{args.host}:{args.port} (Ctrl-C stops it and deletes its files)")
-    launch_app(settings, args.host, args.port, quiet=True)
+    launch_app(settings, args.host, args.port)
     return 0
