@@ -190,6 +190,28 @@ def test_closing_a_job_stops_it_and_deletes_its_folder(tmp_path, models):
     assert 2 <= job.snapshot().frames < 300 and not (tmp_path / "job").exists()
 
 
+def test_stopping_a_job_keeps_the_frames_done_so_far(tmp_path, models):
+    from openvidseg.app.job import STOPPED
+    from openvidseg.app.runtime import AppRuntime
+
+    runtime = AppRuntime(SETTINGS, tmp_path, models)
+    long = write_video(tmp_path / "long.mp4", scene(300), rate=25)
+    job = runtime.start(prepare_request(SETTINGS, long, "red, blue"), owner="session-1")
+    assert not runtime.stop("session-2")  # another session's Stop does not touch it
+    for snapshot in job.updates(interval=0.02):
+        if snapshot.frames >= 2 and snapshot.result is None:
+            assert runtime.stop("session-1")
+    result = snapshot.result
+    kept = result.summary["frames"]
+    assert result.error == STOPPED and 2 <= kept < 300 and result.summary["complete"] is False
+    assert snapshot.frames == kept and snapshot.statistics["classes"] == result.summary["classes"]
+    assert len(read_masks(result.summary_file.parent)) == kept and len(decode(result.overlay)[0]) == kept
+    runtime.finish("session-1", job)
+    assert not job.folder.exists() and not runtime.stop("session-1")
+    runtime.close()
+    assert not runtime.root.exists()
+
+
 def test_a_truncated_video_ends_with_the_frames_before_the_cut(tmp_path, models):
     data = write_video(tmp_path / "full.mp4", scene(30), options={"movflags": "faststart"}).read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.7)])

@@ -9,8 +9,8 @@ so far, class shares over time, the latest overlay frame) from `updates()`.
     finally:
         job.close()   # stops the thread at its next frame and deletes the folder
 
-A truncated or corrupt video ends with a result that keeps the frames segmented so far and says why it
-stopped (`result.error`); any other failure is raised from `updates()`.
+A truncated or corrupt video, or `stop()`, ends with a result that keeps the frames segmented so far and
+says why it stopped (`result.error`); any other failure is raised from `updates()`.
 """
 from __future__ import annotations
 
@@ -38,7 +38,10 @@ OUTPUT, MASKS_ZIP = "output", "masks.zip"
 
 
 class JobStopped(Exception):
-    """Raised inside the job's thread when the job is closed before it finished."""
+    """Raised inside the job's thread when the job is stopped or closed before it finished."""
+
+
+STOPPED = "stopped on request"
 
 
 @dataclass(frozen=True)
@@ -127,13 +130,14 @@ class SegmentJob:
         return OutputFolder(self.folder / OUTPUT)
 
     def _on_frame(self, index: int, frame: np.ndarray, labels: np.ndarray) -> None:
-        if self._stop.is_set():
-            raise JobStopped("the job was closed")
+        """Called by write_outputs after frame `index` is written: count it, then stop if asked to."""
         live = self._live
         with live.lock:
             live.statistics.update(index, labels)
             live.timeline.update(labels)
             live.latest = (frame, labels)
+        if self._stop.is_set():
+            raise JobStopped(STOPPED)
 
     def _run(self) -> None:
         from openvidseg.data.video import VideoFileFrames
@@ -143,7 +147,7 @@ class SegmentJob:
         try:
             model = self.models.get(request.choice)
             if self._stop.is_set():
-                return
+                raise JobStopped(STOPPED)
             segmenter = _SharedModelSegmenter(model, request.classes, device=self.device,
                                               min_confidence=request.min_confidence,
                                               checkpoint=request.choice.checkpoint)
@@ -159,8 +163,9 @@ class SegmentJob:
                     stopped_by = str(saved.get("error", "the video could not be read to its end"))
                     stopped_by = stopped_by.replace(str(request.video), request.name)
             self.result = self._finish(stopped_by)
-        except JobStopped:
-            pass
+        except JobStopped:  # stopped: what was written is the result; closed: nothing is
+            if not self._closed and self.output.summary.is_file():
+                self.result = self._finish(STOPPED)
         except BaseException as err:  # raised to the reader by updates()
             self.error = err
         finally:
@@ -213,6 +218,10 @@ class SegmentJob:
     def wait(self, timeout: float | None = None) -> bool:
         """True once the job's thread has finished."""
         return self._done.wait(timeout)
+
+    def stop(self) -> None:
+        """End the job at its next frame, keeping what was written as its result (error: STOPPED)."""
+        self._stop.set()
 
     def close(self) -> None:
         """Stop the job at its next frame (a model still loading finishes first) and delete its folder

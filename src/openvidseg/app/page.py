@@ -33,6 +33,7 @@ UPDATE_INTERVAL_S = 1.0
 CSS = """
 #status { min-height: 2.5em; }
 #stats table td:first-child { white-space: nowrap; }
+#stats table, #stats table * { font-family: var(--font); }
 .swatch { display: inline-block; width: 0.85em; height: 0.85em; border-radius: 2px; margin-right: 0.45em;
           vertical-align: -0.1em; border: 1px solid rgba(0, 0, 0, 0.25); }
 """
@@ -72,7 +73,7 @@ def status_line(snapshot: Snapshot) -> str:
         done = snapshot.result.summary.get("frames", snapshot.frames)
         speed = f" ({snapshot.frames_per_s:.1f} frames/s)" if snapshot.frames_per_s else ""
         if snapshot.result.error:
-            return f"**Stopped after {done} frames:** {snapshot.result.error}. The frames before it are shown."
+            return f"**Stopped after {done} frames** ({snapshot.result.error}): the results cover these frames."
         return f"**Done:** {done} frames in {snapshot.elapsed:.1f} s{speed}."
     if snapshot.phase == "waiting for the model":
         return "Loading the model (the first job of a model takes longest) ..."
@@ -110,13 +111,14 @@ def build_page(runtime: AppRuntime) -> gr.Blocks:
     settings = runtime.settings
 
     def segment(video: str | None, classes: str, model: str, background: bool, min_confidence: float, alpha: float,
-                progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:
+                request: gr.Request, progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:
         try:
-            request = prepare_request(settings, video, classes, model=model, background=background, alpha=alpha,
-                                      min_confidence=min_confidence)
+            job_request = prepare_request(settings, video, classes, model=model, background=background, alpha=alpha,
+                                          min_confidence=min_confidence)
         except OpenVidSegError as err:
             raise gr.Error(str(err), title="Cannot segment", print_exception=False) from None
-        job = runtime.start(request)
+        owner = getattr(request, "session_hash", None)
+        job = runtime.start(job_request, owner)
         try:
             for snapshot in job.updates(UPDATE_INTERVAL_S):
                 if snapshot.result is None and snapshot.phase == "segmenting":
@@ -129,7 +131,11 @@ def build_page(runtime: AppRuntime) -> gr.Blocks:
             raise gr.Error(f"segmentation failed ({type(err).__name__}: {err}); the server log has the details",
                            title="Segmentation failed", print_exception=False) from None
         finally:
-            job.close()
+            runtime.finish(owner, job)
+
+    def stop_job(request: gr.Request) -> None:
+        """The Stop button: the session's job ends at its next frame and shows what it did so far."""
+        runtime.stop(getattr(request, "session_hash", None))
 
     limits = []
     if settings.max_upload_mb is not None:
@@ -173,8 +179,8 @@ def build_page(runtime: AppRuntime) -> gr.Blocks:
                 downloads = gr.File(label="Downloads (masks zip, summary.json)", file_count="multiple",
                                     interactive=False, elem_id="downloads")
         class_file.change(classes_from_file, [class_file, classes], classes, api_visibility="private")
-        event = run.click(segment, [video, classes, model, background, min_confidence, alpha],
+        run.click(segment, [video, classes, model, background, min_confidence, alpha],
                           [status, preview, overlay, table, chart, downloads], api_name="segment",
                           concurrency_limit=settings.concurrency, show_progress_on=status)
-        stop.click(None, cancels=[event], api_visibility="private")
+        stop.click(stop_job, None, None, queue=False, api_visibility="private")
     return page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -24,11 +25,32 @@ class AppRuntime:
         self.uploads = self.root / "uploads"
         self.jobs = self.root / "jobs"
         self.models = models or ModelCache(capacity=1)
+        self._running: dict[str, SegmentJob] = {}
+        self._lock = threading.Lock()
         self.examples: list[Example] = write_examples(self.root / "examples") if settings.examples else []
 
-    def start(self, request: JobRequest) -> SegmentJob:
-        """A job for `request`, running, in a new folder of its own."""
-        return SegmentJob(request, self.jobs / uuid.uuid4().hex, self.models, device=self.settings.device)
+    def start(self, request: JobRequest, owner: str | None = None) -> SegmentJob:
+        """A job for `request`, running, in a new folder of its own; `owner` (a browser session) can stop it."""
+        job = SegmentJob(request, self.jobs / uuid.uuid4().hex, self.models, device=self.settings.device)
+        if owner is not None:
+            with self._lock:
+                self._running[owner] = job
+        return job
+
+    def stop(self, owner: str) -> bool:
+        """Stop `owner`'s running job (its results so far are kept); False when it has none."""
+        with self._lock:
+            job = self._running.get(owner)
+        if job is not None:
+            job.stop()
+        return job is not None
+
+    def finish(self, owner: str | None, job: SegmentJob) -> None:
+        """Forget `owner`'s job and delete its folder (after its results were sent)."""
+        with self._lock:
+            if owner is not None and self._running.get(owner) is job:
+                del self._running[owner]
+        job.close()
 
     def close(self) -> None:
         """Delete every file the app wrote (uploads, results, examples)."""
