@@ -72,12 +72,13 @@ def main() -> None:
         video, classes = world_video(paths.world, scratch / "world-walk.mp4")
         app = launch_app(AppSettings(models=(choice,), device="cpu"), "127.0.0.1", free_port(), block=False,
                          parent=scratch, models=ModelCache(build=lambda _: model), quiet=True)
-        driver = chromium(scratch / "profile", width=1280, height=1180)
+        driver = chromium(scratch / "profile", width=1280, height=1480)
         try:
             segment_in_page(driver, app.url, video, ", ".join(classes))
-            wait_for(driver, lambda d: d.execute_script(
-                f"const v = document.querySelector('#overlay video'); if (v.readyState >= 2) v.currentTime = {SEEK_S};"
-                " return v.readyState >= 2 && v.currentTime > 0"), what="the overlay video")
+            driver.execute_script("const v = document.querySelector('#overlay video'); v.muted = true; v.play()")
+            wait_for(driver, lambda d: d.execute_script(  # a frame some way in (setting currentTime did not take)
+                f"const v = document.querySelector('#overlay video'); if (v.currentTime >= {SEEK_S}) v.pause();"
+                " return v.paused"), what="the overlay to play")
             driver.execute_script("window.scrollTo(0, 0)")
             driver.save_screenshot(str(scratch / "page.png"))
         finally:

@@ -302,3 +302,18 @@ def test_the_space_entry_is_configured_by_environment_variables(monkeypatch):
         monkeypatch.setenv(name, value)
     module.main()
     assert calls == [((settings,), {"host": None, "port": None})]
+
+
+def test_gradio_is_an_optional_extra(monkeypatch, capsys):
+    import tomllib
+
+    from openvidseg.cli import main
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("gradio") for d in project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("gradio") for d in extras["app"]) and any(d.startswith("gradio") for d in extras["dev"])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "gradio" else object())
+    assert main(["app", "--model", "dense_clip_tiny"]) == 2
+    assert capsys.readouterr().err.strip() == ("openvidseg app: error: the web app needs Gradio, an optional extra: "
+                                               "pip install 'openvidseg[app]'")

@@ -65,6 +65,20 @@ def test_the_api_returns_what_segment_writes(server, client, tmp_path):
     assert not any((server.runtime.jobs).iterdir())  # the job's folder is gone once its results were served
 
 
+def test_two_users_at_once_each_get_their_own_result(client, tmp_path):
+    """Two jobs submitted together: the queue runs them one after the other (--concurrency 1), each with
+    its own video, classes and files."""
+    jobs = [(write_video(tmp_path / "a.mp4", scene(10), rate=10), "red wall, blue sky"),
+            (write_video(tmp_path / "b.mp4", scene(6, 48, 80)[::-1], rate=12), "ball, sky, wall, grass")]
+    pending = [client.submit(gradio_client.handle_file(str(v)), c, "dense_clip_tiny", False, 0.0, 0.5,
+                             api_name="/segment") for v, c in jobs]
+    for (video, classes), job in zip(jobs, pending):
+        summary_file = next(p for p in job.result(timeout=120)[5] if p.endswith("summary.json"))
+        summary = json.loads(open(summary_file).read())
+        assert summary["input"] == video.name and [c["name"] for c in summary["classes"]] == classes.split(", ")
+        assert summary["frames"] == len(decode(video)[0]) and summary["complete"]
+
+
 def test_bad_input_is_one_clear_line(client, tmp_path):
     video = write_video(tmp_path / "street.mp4", scene(4), rate=20)
     with pytest.raises(gradio_client.exceptions.AppError) as info:

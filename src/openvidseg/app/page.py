@@ -32,8 +32,7 @@ NO_CLASS_COLOR = "#9a9a9a"
 UPDATE_INTERVAL_S = 1.0
 CSS = """
 #status { min-height: 2.5em; }
-#stats table td:first-child { white-space: nowrap; }
-#stats table, #stats table * { font-family: var(--font); }
+#stats * { font-family: var(--font) !important; }
 .swatch { display: inline-block; width: 0.85em; height: 0.85em; border-radius: 2px; margin-right: 0.45em;
           vertical-align: -0.1em; border: 1px solid rgba(0, 0, 0, 0.25); }
 """
@@ -180,7 +179,7 @@ def build_page(runtime: AppRuntime) -> gr.Blocks:
                                     interactive=False, elem_id="downloads")
         class_file.change(classes_from_file, [class_file, classes], classes, api_visibility="private")
         run.click(segment, [video, classes, model, background, min_confidence, alpha],
-                          [status, preview, overlay, table, chart, downloads], api_name="segment",
-                          concurrency_limit=settings.concurrency, show_progress_on=status)
+                  [status, preview, overlay, table, chart, downloads], api_name="segment",
+                  concurrency_limit=settings.concurrency, show_progress_on=status)
         stop.click(stop_job, None, None, queue=False, api_visibility="private")
     return page
