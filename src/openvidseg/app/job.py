@@ -42,6 +42,7 @@ class JobStopped(Exception):
 
 
 STOPPED = "stopped on request"
+WAITING, SEGMENTING, DONE = "waiting for the model", "segmenting", "done"  # a job's phases
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class _Live:
     statistics: ClassStatistics
     timeline: ShareTimeline
     lock: threading.Lock = field(default_factory=threading.Lock)
-    phase: str = "waiting for the model"
+    phase: str = WAITING
     latest: tuple[np.ndarray, np.ndarray] | None = None
     started: float = field(default_factory=time.perf_counter)
 
@@ -103,8 +104,7 @@ class _Live:
 class SegmentJob:
     """Segment `request` into `folder` (created; deleted by `close`) with a model from `models`."""
 
-    def __init__(self, request: JobRequest, folder: str | Path, models: ModelCache, *, device: str = "auto",
-                 start: bool = True):
+    def __init__(self, request: JobRequest, folder: str | Path, models: ModelCache, *, device: str = "auto"):
         self.request = request
         self.folder = Path(folder)
         self.models = models
@@ -119,10 +119,6 @@ class SegmentJob:
         self.error: BaseException | None = None
         self.folder.mkdir(parents=True, exist_ok=False)
         self._thread = threading.Thread(target=self._run, name=f"openvidseg-job-{self.folder.name}", daemon=True)
-        if start:
-            self._thread.start()
-
-    def start(self) -> None:
         self._thread.start()
 
     @property
@@ -152,7 +148,7 @@ class SegmentJob:
                                               min_confidence=request.min_confidence,
                                               checkpoint=request.choice.checkpoint)
             with self._live.lock:
-                self._live.phase, self._live.started = "segmenting", time.perf_counter()
+                self._live.phase, self._live.started = SEGMENTING, time.perf_counter()
             stopped_by = None
             with readable_errors(request.video, request.name), VideoFileFrames(request.video) as frames:
                 try:
@@ -186,7 +182,7 @@ class SegmentJob:
             for path in (out.classes, out.summary):
                 zipped.write(path, path.name)
         with self._live.lock:
-            self._live.phase = "done"
+            self._live.phase = DONE
         return JobResult(out.overlay, out.summary, archive, out.read_summary() or {}, error)
 
     def snapshot(self) -> Snapshot:
@@ -197,7 +193,7 @@ class SegmentJob:
             timeline = live.timeline.rows(names, self.request.fps)
             labels = live.timeline.labels(self.request.fps)
             frames, phase, latest = live.statistics.frames, live.phase, live.latest
-            elapsed = time.perf_counter() - live.started if phase != "waiting for the model" else 0.0
+            elapsed = time.perf_counter() - live.started if phase != WAITING else 0.0
         preview = None
         if latest is not None:
             preview = overlay_frame(latest[0], latest[1], names, self.colors, self.request.alpha)
@@ -229,7 +225,7 @@ class SegmentJob:
         self._stop.set()
         with self._lock:
             self._closed = True
-            finished = self._finished or not self._thread.is_alive() and self._thread.ident is None
+            finished = self._finished
         if finished:
             self._remove()
 

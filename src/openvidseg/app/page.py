@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from openvidseg.app.job import Snapshot
+from openvidseg.app.job import SEGMENTING, WAITING, Snapshot
 from openvidseg.app.request import prepare_request
 from openvidseg.app.runtime import AppRuntime
 from openvidseg.app.timeline import NO_CLASS_LABEL, clock
@@ -69,12 +69,13 @@ def share_chart(snapshot: Snapshot) -> gr.BarPlot:
 
 def status_line(snapshot: Snapshot) -> str:
     if snapshot.result is not None:
-        done = snapshot.result.summary.get("frames", snapshot.frames)
-        speed = f" ({snapshot.frames_per_s:.1f} frames/s)" if snapshot.frames_per_s else ""
+        summary = snapshot.result.summary
+        done = summary.get("frames", snapshot.frames)
         if snapshot.result.error:
             return f"**Stopped after {done} frames** ({snapshot.result.error}): the results cover these frames."
-        return f"**Done:** {done} frames in {snapshot.elapsed:.1f} s{speed}."
-    if snapshot.phase == "waiting for the model":
+        speed = f" ({summary['frames_per_s']:.1f} frames/s)" if summary.get("frames_per_s") else ""
+        return f"**Done:** {done} frames in {summary.get('elapsed_s', snapshot.elapsed):.1f} s{speed}."
+    if snapshot.phase == WAITING:
         return "Loading the model (the first job of a model takes longest) ..."
     of = f" of {snapshot.total}" if snapshot.total else ""
     speed = f", {snapshot.frames_per_s:.1f} frames/s" if snapshot.frames_per_s else ""
@@ -120,7 +121,7 @@ def build_page(runtime: AppRuntime) -> gr.Blocks:
         job = runtime.start(job_request, owner)
         try:
             for snapshot in job.updates(UPDATE_INTERVAL_S):
-                if snapshot.result is None and snapshot.phase == "segmenting":
+                if snapshot.result is None and snapshot.phase == SEGMENTING:
                     progress((snapshot.frames, snapshot.total), desc="Segmenting", unit="frames")
                 yield view(snapshot)
         except OpenVidSegError as err:

@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,27 +60,31 @@ def launch_app(settings: AppSettings, host: str | None = DEFAULT_HOST, port: int
                quiet: bool = False) -> AppServer:
     """Serve the app on http://host:port (printing the address unless `quiet`). block: serve until Ctrl-C
     or SIGTERM, then clean up and return; else return at once with the running server (call its
-    close()). host/port None: Gradio's defaults,
-    read from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (set on Hugging Face Spaces), else 127.0.0.1:7860.
-    models: the models' cache (default: each menu entry built as `openvidseg segment` builds it)."""
+    close()). host/port None: Gradio's defaults, read from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (set
+    on Hugging Face Spaces), else 127.0.0.1:7860. models: the models' cache (default: each menu entry
+    built as `openvidseg segment` builds it)."""
     page, runtime = build_app(settings, parent, models)
     from openvidseg.app.page import CSS
 
     server = None
+    stopping = _sigterm_as_ctrl_c() if block else nullcontext()
     try:
-        max_size = None if settings.max_upload_mb is None else int(settings.max_upload_mb * 2**20)
-        try:
-            _, url, _ = page.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
-                                    show_error=False, max_file_size=max_size, allowed_paths=[str(runtime.root)],
-                                    footer_links=["api"], css=CSS, ssr_mode=False)
-        except OSError as err:
-            raise InputError(f"cannot start the server: {err}; pass another --port (or --host)") from None
-        server = AppServer(url, page, runtime)
-        if not quiet:
-            print(f"openvidseg app: serving on {url} (Ctrl-C stops it and deletes its files)", flush=True)
-        if block:
-            with _sigterm_as_ctrl_c():
+        with stopping:  # from before the server answers: a SIGTERM at any moment cleans up
+            max_size = None if settings.max_upload_mb is None else int(settings.max_upload_mb * 2**20)
+            try:
+                _, url, _ = page.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
+                                        show_error=False, max_file_size=max_size, allowed_paths=[str(runtime.root)],
+                                        footer_links=["api"], css=CSS, ssr_mode=False)
+            except OSError as err:
+                raise InputError(f"cannot start the server: {err}; pass another --port (or --host)") from None
+            server = AppServer(url, page, runtime)
+            if not quiet:
+                print(f"openvidseg app: serving on {url} (Ctrl-C stops it and deletes its files)", flush=True)
+            if block:
                 page.block_thread()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before block_thread took over
+        if not block:
+            raise
     finally:
         if block or server is None:
             page.close()
