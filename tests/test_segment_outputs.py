@@ -36,7 +36,9 @@ def test_outputs_match_the_video_and_the_summary_adds_up(video, tmp_path, capsys
     assert f"{out}: 16 frames, complete" in capsys.readouterr().out
     settings = summary["settings"]
     assert settings["model"] == "dense_clip_tiny" and settings["clip"] == "random:tiny"
-    assert (settings["size"], settings["precision"], settings["device"], settings["checkpoint"]) == (96, "fp32", "cpu", None)
+    # the default profile (balanced) runs the dense model in one pass at its window size (64 for the tiny model)
+    assert (settings["size"], settings["precision"], settings["device"], settings["checkpoint"]) == (64, "fp32", "cpu", None)
+    assert (settings["speed"], settings["keyframe_interval"]) == ("balanced", 1)
     assert settings["classes"] == CLASSES and summary["openvidseg_version"] == openvidseg.__version__
     assert summary["elapsed_s"] > 0 and summary["frames_per_s"] > 0 and summary["declared_frames"] == 16
     assert json.loads((out / "classes.json").read_text())["colors"] == class_colors(3).tolist()
@@ -71,7 +73,8 @@ def test_min_confidence_marks_unsure_pixels_as_no_class(video, tmp_path):
     first = next(iter(predictor.run(decode(video)[0][:1])))
     confidence = first.logits.softmax(dim=0).amax(dim=0)
     threshold = float(confidence.median())  # about half of frame 0's pixels fall below
-    assert segment(video, "--classes", ", ".join(CLASSES), "--out", tmp_path, "--min-confidence", threshold, *TINY) == 0
+    assert segment(video, "--classes", ", ".join(CLASSES), "--out", tmp_path, "--min-confidence", threshold,
+                   "--speed", "quality", *TINY) == 0  # quality: the model's own windows, as built above
     summary = check_output(tmp_path / "street", 16, 64, 96, 20.0, CLASSES)
     mask = read_masks(tmp_path / "street")[0]
     below = (confidence < threshold).numpy()

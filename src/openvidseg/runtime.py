@@ -1,6 +1,8 @@
 """Device and precision selection. Nothing in the package hard-codes a device: everything goes through here."""
 from __future__ import annotations
 
+import os
+
 import torch
 
 from openvidseg.errors import InputError
@@ -47,3 +49,16 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cpu":
         return f"cpu ({torch.get_num_threads()} threads)"
     return device.type
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads: `threads`, else OMP_NUM_THREADS when set, else every core this process
+    may run on. Returns the number set. Large models gain from every core (a ViT-B/16 frame is ~1.7x
+    faster on 2 cores than on 1); tiny ones do not, which is why the tests set OMP_NUM_THREADS=1."""
+    if threads is None:
+        env = os.environ.get("OMP_NUM_THREADS", "")
+        threads = int(env) if env.isdigit() and int(env) > 0 else len(os.sched_getaffinity(0))
+    if threads < 1:
+        raise InputError(f"threads {threads}: use a number >= 1")
+    torch.set_num_threads(threads)
+    return threads

@@ -9,8 +9,11 @@ of pixels, frames present, first and last appearance; frame count, fps, size; th
 "complete": true or false).
 
 The default model is the training-free dense_clip_vitb16 on CLIP openai/clip-vit-base-patch16 (offline,
-pass a local copy with --clip PATH). --size is the short side frames are resized to for the model
-(default: the model's own, 448 for the dense_clip models and 480 for the ov2vss/frame ViT-B/16 models).
+pass a local copy with --clip PATH). --speed picks how much work it does per frame: balanced (default:
+one CLIP pass per frame at short side 224), quality (448 with overlapping 224-pixel windows, 18 per
+720p frame) or fast (as balanced on every 3rd frame, class maps carried along the motion in between).
+--size is the short side frames are resized to for the model (default: the profile's for the dense_clip
+models, 480 for the ov2vss/frame ViT-B/16 models). The model uses every core (--threads to change).
 
 Ctrl-C stops cleanly: what was written is kept and summary.json says "complete": false. --resume
 skips complete outputs and continues incomplete ones at their first missing mask (the overlay and the
@@ -24,7 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-PRECISION_CHOICES = ("fp32", "bf16")
+PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,10 +44,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--checkpoint", metavar="PATH", help="trained weights (model.safetensors with model.json beside it)")
     model.add_argument("--clip", metavar="ID_OR_PATH", help="CLIP weights: hub id, local folder, OpenAI .pt file, "
                        "or random:<size> (default: the model's, e.g. openai/clip-vit-base-patch16)")
+    model.add_argument("--speed", default="balanced", choices=("fast", "balanced", "quality"),
+                       help="balanced: one CLIP pass per frame at short side 224; quality: 448 with overlapping "
+                       "windows (about 10x slower); fast: as balanced on every 3rd frame, class maps carried along "
+                       "the motion in between (default: balanced; docs/segment.md)")
     model.add_argument("--size", type=int, metavar="N", help="short side (pixels) frames are resized to for the model "
-                       "(default: the model's, e.g. 448 for dense_clip_vitb16)")
+                       "(default: the model's or the profile's, e.g. 224 for dense_clip_vitb16 at --speed balanced)")
+    model.add_argument("--keyframe-interval", type=int, metavar="N",
+                       help="run the model on every Nth frame (and at scene changes) and carry class maps along the "
+                       "motion in between; per-frame models only (default: 3 at --speed fast, else 1)")
     model.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
-    model.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES, help="default: fp32")
+    model.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
+                       help="fp32 | bf16 | fp16 (fp16: GPUs without bf16; default: fp32)")
+    model.add_argument("--batch-size", type=int, default=1, metavar="N",
+                       help="frames per model call, for per-frame models (GPUs; default: 1)")
+    model.add_argument("--threads", type=int, metavar="N",
+                       help="CPU threads for the model (default: every core, or OMP_NUM_THREADS when set)")
     model.add_argument("--memory-interval", type=int, default=30, metavar="N",
                        help="frames between refreshes of the long-range memory frame (OV2VSS; default: 30)")
     model.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
@@ -77,6 +92,13 @@ def _check_inputs(inputs: list[str], fps: float | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    # Threads that wait for work sleep instead of spinning: with every core in use, a spinning OpenMP
+    # thread steals the core another thread (or process) needs. Measured on the shared 2-core VM (load ~19):
+    # a ViT-B/16 pass took 14.7 s with 2 spinning threads, 5.2 s with 2 sleeping ones, 5.5 s with 1 thread.
+    # Only takes effect before torch is first imported (as in the command line).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from pathlib import Path
 
     from openvidseg.data.frame_source import IMAGE_SUFFIXES
@@ -87,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
     from openvidseg.inference.segment import load_segmenter
     from openvidseg.vocabulary import build_vocabulary
 
+    from openvidseg.runtime import set_threads
+
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
+    set_threads(args.threads)
     _check_inputs(args.inputs, args.fps)
     images = [s for s in args.inputs if Path(s).is_file() and Path(s).suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > 1:
@@ -102,10 +127,11 @@ def run(args: argparse.Namespace) -> int:
     _log(args, f"loading {what}{f' (CLIP {args.clip})' if args.clip else ''} ...")
     segmenter = load_segmenter(classes, model=args.model, checkpoint=args.checkpoint, clip=args.clip, device=args.device,
                                precision=args.precision, size=args.size, memory_interval=args.memory_interval,
-                               min_confidence=args.min_confidence)
+                               min_confidence=args.min_confidence, speed=args.speed,
+                               keyframe_interval=args.keyframe_interval, batch_size=args.batch_size)
     settings = segmenter.settings()
     _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, {settings['precision']}, "
-               f"short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
+               f"speed {settings['speed']}, short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
     show_progress = not args.quiet and sys.stderr.isatty()
     failures: list[OpenVidSegError] = []
     for source, folder in zip(args.inputs, folders):

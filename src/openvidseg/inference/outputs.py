@@ -10,6 +10,9 @@ saved masks are read back (for the overlay and the statistics, which are both re
 and the frames the model still needs (the reference frames before r and the long-range memory frame)
 are encoded to warm the predictor up (`VideoPredictor.warm_up`), so frames r.. come out exactly as in an
 uninterrupted run. Without saved masks (`masks=False`) an incomplete output starts again at frame 0.
+
+Threads (`background_io=True`): frames are decoded ahead and the masks and overlay are written behind the
+model on background threads (inference/background.py); the outputs are the same as without them.
 """
 from __future__ import annotations
 
@@ -69,15 +72,19 @@ def classes_json(segmenter: Segmenter, colors) -> dict[str, Any]:
 def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path, *, masks: bool = True,
                   video: bool = True, alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
                   overwrite: bool = False, show_progress: bool = False, input_label: str | None = None,
-                  on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> dict[str, Any]:
+                  on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+                  background_io: bool = True) -> dict[str, Any]:
     """Segment `source` (its first `max_frames` frames, when given) into `out_dir` (see the module
     docstring) and return the summary. A complete
     output skipped by `resume` returns its saved summary with "skipped": true. A truncated or corrupt
     video raises `DataError` after its decoded frames are written and the summary marked incomplete.
-    on_frame(index, frame (H, W, 3) uint8, class map (H, W) uint8) is called after each frame is written
-    (live progress, e.g. the web app); an exception it raises stops the run as Ctrl-C does."""
+    on_frame(index, frame (H, W, 3) uint8, class map (H, W) uint8) is called after each frame is segmented
+    (live progress, e.g. the web app; its mask and overlay frame are written behind it on the writer thread);
+    an exception it raises stops the run as Ctrl-C does."""
     from tqdm import tqdm
 
+    from openvidseg.inference.background import OrderedWorker, Prefetch
+    from openvidseg.inference.stream import predict_frames
     from openvidseg.inference.video_writer import VideoWriter
     from openvidseg.viz import class_colors, overlay_frame
 
@@ -114,22 +121,30 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
     total = source.num_frames if max_frames is None else min(max_frames, source.num_frames or max_frames)
     progress = tqdm(total=total, desc=folder.path.name, unit="frame", disable=not show_progress)
     started, predicted, complete, error = time.perf_counter(), 0, False, None
+    frames = itertools.islice(source, max_frames)
+    frames = Prefetch(frames) if background_io else frames
+    background = OrderedWorker(enabled=background_io)
+
+    def write_overlay(frame, labels) -> None:
+        _write(writer.write, overlay_frame(frame, labels, names, colors, alpha))
+
     try:
-        for index, frame in itertools.islice(source, max_frames):
-            if index < start:
+        for index, frame, prediction in predict_frames(predictor, frames, start=start,
+                                                       batch_size=segmenter.batch_size):
+            if prediction is None:  # before the resume point: the saved mask
                 labels = folder.read_mask(index, frame.shape[:2])
-                predictor.warm_up(frame if predictor.needs_frame(index, start) else None, start)
             else:
-                labels = segmenter.class_map(predictor.step(frame))
+                labels = segmenter.class_map(prediction)
                 predicted += 1
                 if masks:
-                    _write(folder.write_mask, index, labels, colors)
+                    background.submit(_write, folder.write_mask, index, labels, colors)
             stats.update(index, labels)
             if writer is not None:
-                _write(writer.write, overlay_frame(frame, labels, names, colors, alpha))
+                background.submit(write_overlay, frame, labels)
             if on_frame is not None:
                 on_frame(index, frame, labels)
             progress.update()
+        background.close()
         complete, error = True, None
     except DataError as err:  # truncated or corrupt input: what was written stays
         error = str(err)
@@ -138,6 +153,9 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
         error = "interrupted" if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
         raise
     finally:
+        background.close(raise_error=False)  # what was queued is written before the files are closed
+        if background_io:
+            frames.close()
         progress.close()
         if writer is not None:
             writer.close()
@@ -160,7 +178,8 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                        size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
                        background: bool = False, fps: float | None = None, masks: bool = True, video: bool = True,
                        alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
-                       overwrite: bool = False, show_progress: bool = False) -> dict[str, Any]:
+                       overwrite: bool = False, show_progress: bool = False, speed: str = "balanced",
+                       keyframe_interval: int | None = None, batch_size: int = 1) -> dict[str, Any]:
     """Segment one video (file, frame folder or glob) and write its outputs into `out_dir` itself:
     masks/NNNNN.png, overlay.mp4, classes.json, summary.json; returns the summary. Arguments as
     `segment_video`, plus the outputs to write and what to do with an existing `out_dir` (see
@@ -172,7 +191,8 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
     with open_frames(source, fps=fps) as frames:
         segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
                                    precision=precision, size=size, memory_interval=memory_interval,
-                                   min_confidence=min_confidence, background=background)
+                                   min_confidence=min_confidence, background=background, speed=speed,
+                                   keyframe_interval=keyframe_interval, batch_size=batch_size)
         label = None if isinstance(source, FrameSource) else str(source)
         return write_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha, max_frames=max_frames,
                              resume=resume, overwrite=overwrite, show_progress=show_progress, input_label=label)

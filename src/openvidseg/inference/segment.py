@@ -6,9 +6,12 @@ one class map per frame, lazily, through the streaming `VideoPredictor` (memory 
 
 Models: a registered name (default `dense_clip_vitb16`, training-free, on `openai/clip-vit-base-patch16`),
 a trained checkpoint (model.safetensors + model.json, whose JSON names the model), or a model instance.
-`size` is the short side frames are resized to before the model: by default the dense-CLIP model's own
-`short_side` (448 for dense_clip_vitb16) and, for the other models, the test short side of their
-training preset (480 for the ViT-B/16 models, 64 for the tiny test models).
+`speed` is a profile (inference/profiles.py): `balanced` (default) runs dense-CLIP models in one pass at
+short side 224, `quality` with their own sliding windows (448 for dense_clip_vitb16), `fast` as balanced on
+every 3rd frame with class maps carried along the motion in between. `size` is the short side frames
+are resized to before the model: by default the dense-CLIP model's (the profile's) `short_side` and, for
+the other models, the test short side of their training preset (480 for the ViT-B/16 models, 64 for the
+tiny test models).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import torch
 from openvidseg.data.frame_source import FrameSource
 from openvidseg.errors import InputError
 from openvidseg.inference.predictor import FramePrediction, VideoPredictor
+from openvidseg.inference.profiles import DEFAULT_SPEED, get_profile
 from openvidseg.models.base import VideoSegmenter
 from openvidseg.runtime import resolve_device, resolve_dtype
 from openvidseg.vocabulary import NO_CLASS, build_vocabulary, check_class_names
@@ -31,10 +35,11 @@ FALLBACK_SIZE = 480  # short side for models whose preset names none
 
 
 def build_segment_model(model: str | None = None, checkpoint: str | Path | None = None, clip: str | None = None,
-                        size: int | None = None) -> VideoSegmenter:
+                        size: int | None = None, speed: str | None = None) -> VideoSegmenter:
     """The model to segment with. checkpoint: its own model (named in its JSON) with its weights; with a
     `model` that differs, that model is built and the checkpoint loaded into it strictly (a checkpoint
-    of another architecture then fails listing the keys). clip overrides the CLIP source; size sets the
+    of another architecture then fails listing the keys). clip overrides the CLIP source; speed (a
+    profile name) sets how dense-CLIP models cover a frame (None = the model's own windows); size sets the
     working short side of models that resize frames themselves (dense CLIP)."""
     from openvidseg.models.checkpoint import load_model, load_weights, read_info
     from openvidseg.models.registry import accepted_options, create_model, family_builder, get_variant
@@ -46,6 +51,8 @@ def build_segment_model(model: str | None = None, checkpoint: str | Path | None 
         name = model or DEFAULT_MODEL
     variant = get_variant(name)  # unknown names fail here, with close matches
     options: dict[str, Any] = {"clip": clip}
+    if speed is not None and variant.family == "dense_clip":
+        options.update(get_profile(speed).dense_clip_options(variant.options.get("window")))
     if size is not None and "short_side" in accepted_options(family_builder(variant.family)):
         options["short_side"] = size
     if checkpoint is not None and name == saved:
@@ -78,11 +85,15 @@ class Segmenter:
     size: short side frames are resized to for the model (None = the model's default); class maps come
     back at each frame's own size. min_confidence: pixels whose best class has a softmax probability
     below this (over the frame's own scores) get 255, "no class" (0 = every pixel gets its best class).
+    speed: the profile the model was built with (recorded; its keyframe interval applies here);
+    keyframe_interval: run the model on every Nth frame and carry class maps along the motion in
+    between (None = the profile's; 1 = every frame); batch_size: frames per model call (per-frame models).
     """
 
     def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device: str | torch.device | None = None,
                  precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
-                 min_confidence: float = 0.0, checkpoint: str | Path | None = None):
+                 min_confidence: float = 0.0, checkpoint: str | Path | None = None, speed: str = DEFAULT_SPEED,
+                 keyframe_interval: int | None = None, batch_size: int = 1):
         self.model = model
         self.class_names = check_class_names(class_names)
         own = getattr(model, "short_side", None)
@@ -95,6 +106,12 @@ class Segmenter:
             raise InputError(f"memory interval {memory_interval}: use a number of frames >= 1")
         if not 0.0 <= min_confidence < 1.0:
             raise InputError(f"minimum confidence {min_confidence}: use a probability from 0 (off) up to below 1")
+        interval = get_profile(speed).keyframe_interval if keyframe_interval is None else keyframe_interval
+        if interval < 1:
+            raise InputError(f"keyframe interval {interval}: use a number of frames >= 1 (1 = the model sees every frame)")
+        if batch_size < 1:
+            raise InputError(f"batch size {batch_size}: use a number of frames >= 1")
+        self.speed, self.keyframe_interval, self.batch_size = speed, interval, batch_size
         self.size = size if size is not None else default_size(model)
         self.device = resolve_device(device)
         self.precision = precision
@@ -119,14 +136,21 @@ class Segmenter:
             "device": str(self.device),
             "memory_interval": self.memory_interval,
             "min_confidence": self.min_confidence,
+            "speed": self.speed,
+            "keyframe_interval": self.keyframe_interval,
             "classes": list(self.class_names),
         }
 
     def predictor(self) -> VideoPredictor:
-        """A fresh streaming predictor for one video."""
-        return VideoPredictor(self.model, self.class_names, device=self.device, precision=self.precision,
-                              short_side=self.size, memory_interval=self.memory_interval,
-                              return_logits=self.min_confidence > 0)
+        """A fresh streaming predictor for one video (run on keyframes only when `keyframe_interval` > 1)."""
+        predictor = VideoPredictor(self.model, self.class_names, device=self.device, precision=self.precision,
+                                   short_side=self.size, memory_interval=self.memory_interval,
+                                   return_logits=self.min_confidence > 0)
+        if self.keyframe_interval > 1:
+            from openvidseg.inference.keyframes import KeyframePredictor
+
+            return KeyframePredictor(predictor, self.keyframe_interval)
+        return predictor
 
     def class_map(self, prediction: FramePrediction) -> np.ndarray:
         """(H, W) uint8 class indices (255 where the best class is below `min_confidence`)."""
@@ -138,33 +162,39 @@ class Segmenter:
 
     def segment(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
         """(index, (H, W, 3) uint8 frame) pairs in order -> (index, (H, W) uint8 class map), lazily."""
-        predictor = self.predictor()
-        for index, frame in frames:
-            yield index, self.class_map(predictor.step(frame))
+        from openvidseg.inference.stream import predict_frames
+
+        for index, _, prediction in predict_frames(self.predictor(), frames, batch_size=self.batch_size):
+            yield index, self.class_map(prediction)
 
 
 def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter | None = None,
                    checkpoint: str | Path | None = None, clip: str | None = None, device: str | None = None,
                    precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
-                   min_confidence: float = 0.0, background: bool = False) -> Segmenter:
+                   min_confidence: float = 0.0, background: bool = False, speed: str = DEFAULT_SPEED,
+                   keyframe_interval: int | None = None, batch_size: int = 1) -> Segmenter:
     """Check the vocabulary (a comma-separated string or a list of names; `background` appends the
-    catch-all class), then load the model and return a `Segmenter`."""
+    catch-all class), then load the model and return a `Segmenter`. speed: a profile (see the module
+    docstring); a model instance keeps its own windows, only the profile's frame reuse applies."""
     names = build_vocabulary(classes, background=background)
+    get_profile(speed)  # an unknown profile fails before the model loads
     if isinstance(model, VideoSegmenter):
         if checkpoint is not None or clip is not None:
             raise InputError("a model instance is used as it is: pass checkpoint/clip only with a model name")
         built = model
     else:
-        built = build_segment_model(model, checkpoint, clip, size)
+        built = build_segment_model(model, checkpoint, clip, size, speed)
     return Segmenter(built, names, device=device, precision=precision, size=size, memory_interval=memory_interval,
-                     min_confidence=min_confidence, checkpoint=checkpoint)
+                     min_confidence=min_confidence, checkpoint=checkpoint, speed=speed,
+                     keyframe_interval=keyframe_interval, batch_size=batch_size)
 
 
 def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str], *,
                   model: str | VideoSegmenter | None = None, checkpoint: str | Path | None = None,
                   clip: str | None = None, device: str | None = None, precision: str = "fp32",
                   size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
-                  background: bool = False, fps: float | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                  background: bool = False, fps: float | None = None, speed: str = DEFAULT_SPEED,
+                  keyframe_interval: int | None = None, batch_size: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     """Segment a video file, frame folder or glob: yields (frame index, (H, W) uint8 class map) lazily,
     class index i = classes[i] (with "background" last when `background`), 255 = no class. The model
     and vocabulary are checked and loaded at the call; frames are decoded and segmented one at a time
@@ -174,7 +204,8 @@ def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str]
 
     segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
                                precision=precision, size=size, memory_interval=memory_interval,
-                               min_confidence=min_confidence, background=background)
+                               min_confidence=min_confidence, background=background, speed=speed,
+                               keyframe_interval=keyframe_interval, batch_size=batch_size)
     frames = open_frames(source, fps=fps)
     return _stream(segmenter, frames)
 
