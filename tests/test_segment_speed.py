@@ -234,6 +234,27 @@ def test_fp16_and_option_errors(video, tmp_path, capsys):
     assert "batch size 0" in capsys.readouterr().err
     assert segment(video, "--classes", "a, b", "--out", tmp_path / "x", "--keyframe-interval", 0, *TINY) == 2
     assert "keyframe interval 0" in capsys.readouterr().err
+    assert segment(video, "--classes", "a, b", "--out", tmp_path / "x", "--batch-size", 2, "--speed", "fast", *TINY) == 2
+    assert "batch size 2: frames are batched for per-frame models without frame reuse" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_compiled_clip_blocks_give_the_same_features(tiny_clip):
+    """--compile: the CLIP image encoder's blocks compiled with torch.compile give the eager features."""
+    from openvidseg.inference.segment import compile_model
+    from openvidseg.models.dense_clip import DenseClip
+
+    frame = torch.rand(1, 3, 64, 64) * 255
+    eager = DenseClip(load_fresh_tiny_clip(), short_side=64, window=64, single_pass=True)
+    expected = eager.encode_frames(frame).clip
+    compiled = compile_model(eager)
+    torch.testing.assert_close(compiled.encode_frames(frame).clip, expected, rtol=1e-4, atol=1e-5)
+
+
+def load_fresh_tiny_clip():
+    from openvidseg.clip import load_clip
+
+    return load_clip("random:tiny")  # not the session's shared one: compiling changes a model in place
 
 
 def test_threads_default_to_every_core_unless_set(monkeypatch):

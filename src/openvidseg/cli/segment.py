@@ -58,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="fp32 | bf16 | fp16 (fp16: GPUs without bf16; default: fp32)")
     model.add_argument("--batch-size", type=int, default=1, metavar="N",
                        help="frames per model call, for per-frame models (GPUs; default: 1)")
+    model.add_argument("--compile", action="store_true",
+                       help="torch.compile the CLIP image encoder (minutes to compile; for GPUs, it did not pay on a CPU)")
     model.add_argument("--threads", type=int, metavar="N",
                        help="CPU threads for the model (default: every core, or OMP_NUM_THREADS when set)")
     model.add_argument("--memory-interval", type=int, default=30, metavar="N",
@@ -128,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
     segmenter = load_segmenter(classes, model=args.model, checkpoint=args.checkpoint, clip=args.clip, device=args.device,
                                precision=args.precision, size=args.size, memory_interval=args.memory_interval,
                                min_confidence=args.min_confidence, speed=args.speed,
-                               keyframe_interval=args.keyframe_interval, batch_size=args.batch_size)
+                               keyframe_interval=args.keyframe_interval, batch_size=args.batch_size,
+                               compile=args.compile)
     settings = segmenter.settings()
     _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, {settings['precision']}, "
                f"speed {settings['speed']}, short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")

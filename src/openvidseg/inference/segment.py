@@ -63,6 +63,14 @@ def build_segment_model(model: str | None = None, checkpoint: str | Path | None 
     return built
 
 
+def compile_model(model: VideoSegmenter) -> VideoSegmenter:
+    """`torch.compile` every block of the model's CLIP image encoder, in place (the blocks share one compiled
+    graph). Pays on GPUs; on the 2-core CPU it was measured not to (docs/performance.md)."""
+    for block in model.clip.model.vision_model.encoder.layers:
+        block.compile()
+    return model
+
+
 def default_size(model: VideoSegmenter) -> int:
     """The short side a model works at when none is given (see the module docstring)."""
     own = getattr(model, "short_side", None)
@@ -87,14 +95,15 @@ class Segmenter:
     below this (over the frame's own scores) get 255, "no class" (0 = every pixel gets its best class).
     speed: the profile the model was built with (recorded; its keyframe interval applies here);
     keyframe_interval: run the model on every Nth frame and carry class maps along the motion in
-    between (None = the profile's; 1 = every frame); batch_size: frames per model call (per-frame models).
+    between (None = the profile's; 1 = every frame); batch_size: frames per model call (per-frame models);
+    compile: `torch.compile` the CLIP image encoder's blocks (see `compile_model`; the model is changed in place).
     """
 
     def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device: str | torch.device | None = None,
                  precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
                  min_confidence: float = 0.0, checkpoint: str | Path | None = None, speed: str = DEFAULT_SPEED,
-                 keyframe_interval: int | None = None, batch_size: int = 1):
-        self.model = model
+                 keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False):
+        self.model = compile_model(model) if compile else model
         self.class_names = check_class_names(class_names)
         own = getattr(model, "short_side", None)
         if size is not None and isinstance(own, int) and own != size:
@@ -111,6 +120,9 @@ class Segmenter:
             raise InputError(f"keyframe interval {interval}: use a number of frames >= 1 (1 = the model sees every frame)")
         if batch_size < 1:
             raise InputError(f"batch size {batch_size}: use a number of frames >= 1")
+        if batch_size > 1 and (model.ref_offsets or model.uses_random_frame or interval > 1):
+            raise InputError(f"batch size {batch_size}: frames are batched for per-frame models without frame reuse "
+                             "only (this model reads earlier frames, or keyframes are chosen one by one); use --batch-size 1")
         self.speed, self.keyframe_interval, self.batch_size = speed, interval, batch_size
         self.size = size if size is not None else default_size(model)
         self.device = resolve_device(device)
@@ -172,7 +184,7 @@ def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter 
                    checkpoint: str | Path | None = None, clip: str | None = None, device: str | None = None,
                    precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
                    min_confidence: float = 0.0, background: bool = False, speed: str = DEFAULT_SPEED,
-                   keyframe_interval: int | None = None, batch_size: int = 1) -> Segmenter:
+                   keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False) -> Segmenter:
     """Check the vocabulary (a comma-separated string or a list of names; `background` appends the
     catch-all class), then load the model and return a `Segmenter`. speed: a profile (see the module
     docstring); a model instance keeps its own windows, only the profile's frame reuse applies."""
@@ -186,7 +198,7 @@ def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter 
         built = build_segment_model(model, checkpoint, clip, size, speed)
     return Segmenter(built, names, device=device, precision=precision, size=size, memory_interval=memory_interval,
                      min_confidence=min_confidence, checkpoint=checkpoint, speed=speed,
-                     keyframe_interval=keyframe_interval, batch_size=batch_size)
+                     keyframe_interval=keyframe_interval, batch_size=batch_size, compile=compile)
 
 
 def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str], *,
@@ -205,7 +217,7 @@ def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str]
     segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
                                precision=precision, size=size, memory_interval=memory_interval,
                                min_confidence=min_confidence, background=background, speed=speed,
-                               keyframe_interval=keyframe_interval, batch_size=batch_size)
+                               keyframe_interval=keyframe_interval, batch_size=batch_size, compile=compile)
     frames = open_frames(source, fps=fps)
     return _stream(segmenter, frames)
 

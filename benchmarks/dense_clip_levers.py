@@ -1,0 +1,89 @@
+"""What each dense-CLIP lever costs on one 1280x720 frame, as a multiple of one CLIP forward at 224 x 224.
+
+Usage: python benchmarks/dense_clip_levers.py [--clip random:vit-b-16] [--repeats 3] [--threads N]
+           [--device cpu] [--precision fp32] [--height 720 --width 1280]
+
+Each configuration's `encode_frames` on one frame is timed right after a CLIP forward at 224 x 224
+(batch 1), `--repeats` times; the table gives the median of the paired ratios (robust to a machine whose
+load drifts during the run) beside the median milliseconds and the load average. Rows: today's quality
+setting (short side 448, 224 windows at stride 112), the same without overlap (stride 224), in one batch
+vs one window per forward (window_batch), smaller short sides with windows, and one pass over the whole
+frame with interpolated position embeddings at several short sides.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `segment` sets it
+
+ROWS = [
+    ("448, windows at stride 112 (quality)", dict(short_side=448)),
+    ("448, windows at stride 112, one window per forward", dict(short_side=448, window_batch=1)),
+    ("448, windows at stride 224 (no overlap)", dict(short_side=448, stride=224)),
+    ("336, windows at stride 112", dict(short_side=336)),
+    ("224, windows at stride 112", dict(short_side=224)),
+    ("224, windows at stride 224 (no overlap)", dict(short_side=224, stride=224)),
+    ("448, one pass", dict(short_side=448, single_pass=True)),
+    ("336, one pass", dict(short_side=336, single_pass=True)),
+    ("288, one pass", dict(short_side=288, single_pass=True)),
+    ("224, one pass (balanced)", dict(short_side=224, single_pass=True)),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clip", default="random:vit-b-16")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, help="torch threads (default: every core)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", default="fp32")
+    ap.add_argument("--height", type=int, default=720)
+    ap.add_argument("--width", type=int, default=1280)
+    args = ap.parse_args()
+
+    import torch
+
+    from openvidseg.clip import load_clip
+    from openvidseg.models.dense_clip import DenseClip
+    from openvidseg.runtime import resolve_device, resolve_dtype, set_threads
+
+    threads = set_threads(args.threads)
+    device, dtype = resolve_device(args.device), resolve_dtype(args.precision)
+    clip = load_clip(args.clip, device=device)
+    frame = torch.rand(1, 3, args.height, args.width, device=device) * 255
+    base_input = torch.randn(1, 3, clip.image_size, clip.image_size, device=device)
+
+    def timed(function) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        begin = time.perf_counter()
+        function()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return 1000 * (time.perf_counter() - begin)
+
+    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+    print(f"dense CLIP levers, {args.clip} (random weights), {args.height}x{args.width} frame, {device}, {args.precision}, "
+          f"{threads} threads; load average {open('/proc/loadavg').read().split()[:3]}\n")
+    print("| configuration | CLIP forwards | ms | / CLIP forward at 224 |")
+    print("|---|---|---|---|")
+    autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
+    with torch.inference_mode(), autocast:
+        clip.dense_features(base_input)
+        for label, options in ROWS:
+            model = DenseClip(clip, **options)
+            model.encode_frames(frame)  # warm-up (position embeddings interpolated, buffers allocated)
+            ratios, times = [], []
+            for _ in range(args.repeats):
+                base = timed(lambda: clip.dense_features(base_input))
+                times.append(timed(lambda: model.encode_frames(frame)))
+                ratios.append(times[-1] / base)
+            print(f"| {label} | {model.num_windows(args.height, args.width)} | {median(times):.0f} | "
+                  f"{median(ratios):.2f}x |", flush=True)
+    print(f"\nload average at the end: {open('/proc/loadavg').read().split()[:3]}")
+
+
+if __name__ == "__main__":
+    main()
