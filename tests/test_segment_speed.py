@@ -272,3 +272,18 @@ def test_threads_default_to_every_core_unless_set(monkeypatch):
             set_threads(0)
     finally:
         torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.5, 1.0])
+def test_overlay_blend_table_equals_blending_pixel_by_pixel(alpha):
+    from openvidseg.viz import blend, class_colors
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)
+    labels = rng.integers(0, 4, (48, 80), dtype=np.uint8)
+    labels[:8] = 255
+    colors = class_colors(4)
+    expected = frame.astype(np.float32)
+    mask = labels != 255
+    expected[mask] = (1 - alpha) * expected[mask] + alpha * colors.astype(np.float32)[labels[mask]]
+    assert np.array_equal(blend(frame, labels, colors, alpha), expected.round().clip(0, 255).astype(np.uint8))
