@@ -14,8 +14,11 @@ ratios carry across machines, absolute times do not (and on a shared machine not
 writing, 4 frames per model call.
 
 Columns: frames/s inside the segmentation loop (decoding, model, mask PNGs, overlay encoding, statistics);
-per-frame time over the CLIP forward; the whole command's wall time (model loading included); peak
-resident memory of the command (ru_maxrss); CLIP forwards per frame (windows x keyframe share).
+per-frame time over the CLIP forward; CPU seconds per frame of the segmentation (all threads: the work
+done, which other processes on a busy machine do not inflate the way they inflate wall time; 1 / it is a
+lower bound of frames/s on an idle machine with one core, two cores do at most twice that) and its ratio
+to the CLIP forward's CPU time; the whole command's wall time (model loading included); peak resident
+memory of the command (ru_maxrss); CLIP forwards per frame.
 """
 from __future__ import annotations
 
@@ -39,9 +42,18 @@ options = json.loads(sys.argv[1])
 import openvidseg.inference.outputs as outputs
 if not options.get("background_io", True):
     outputs.write_outputs.__kwdefaults__["background_io"] = False
+cpu = []
+write_outputs = outputs.write_outputs
+def measured(*args, **kwargs):  # CPU time of the segmentation itself (all threads), model loading excluded
+    begin = time.process_time()
+    try:
+        return write_outputs(*args, **kwargs)
+    finally:
+        cpu.append(time.process_time() - begin)
+outputs.write_outputs = measured
 from openvidseg.cli import main
 code = main(sys.argv[2:])
-print(json.dumps({"code": code, "total": time.perf_counter() - start,
+print(json.dumps({"code": code, "total": time.perf_counter() - start, "cpu": sum(cpu),
                   "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -69,8 +81,8 @@ def generated_video(path: Path, frames: int, width: int, height: int, fps: int =
     return path
 
 
-def clip_forward_ms(clip: str, device: str, precision: str, repeats: int = 7) -> float:
-    """Median milliseconds of one CLIP image forward at its native size (224 x 224, batch 1)."""
+def clip_forward_ms(clip: str, device: str, precision: str, repeats: int = 7) -> tuple[float, float]:
+    """Median (wall, CPU) milliseconds of one CLIP image forward at its native size (224 x 224, batch 1)."""
     import torch
 
     from openvidseg.clip import load_clip
@@ -81,18 +93,19 @@ def clip_forward_ms(clip: str, device: str, precision: str, repeats: int = 7) ->
     pixels = torch.randn(1, 3, model.image_size, model.image_size, device=target)
     dtype = resolve_dtype(precision)
     autocast = torch.autocast(target.type, dtype=dtype, enabled=dtype != torch.float32)
-    times = []
+    times, cpus = [], []
     with torch.inference_mode(), autocast:
         for i in range(repeats + 1):
             if target.type == "cuda":
                 torch.cuda.synchronize()
-            begin = time.perf_counter()
+            begin, cpu = time.perf_counter(), time.process_time()
             model.dense_features(pixels)
             if target.type == "cuda":
                 torch.cuda.synchronize()
             if i:  # the first call warms up
                 times.append(time.perf_counter() - begin)
-    return 1000 * sorted(times)[len(times) // 2]
+                cpus.append(time.process_time() - cpu)
+    return 1000 * sorted(times)[len(times) // 2], 1000 * sorted(cpus)[len(cpus) // 2]
 
 
 def run_segment(video: Path, out: Path, args: list[str], threads: int | None, options: dict) -> dict:
@@ -152,11 +165,12 @@ def main() -> None:
           f"generated {frames} frames at {width}x{height}; masks + overlay.mp4 + summary written")
     with tempfile.TemporaryDirectory() as tmp:
         video = generated_video(Path(tmp) / f"generated_{width}x{height}.mp4", frames, width, height)
-        before = clip_forward_ms(clip, args.device, args.precision)
-        print(f"load average before: {open('/proc/loadavg').read().split()[:3]}; CLIP forward at 224: {before:.0f} ms\n")
+        before, before_cpu = clip_forward_ms(clip, args.device, args.precision)
+        print(f"load average before: {open('/proc/loadavg').read().split()[:3]}; CLIP forward at 224: {before:.0f} ms "
+              f"({before_cpu:.0f} ms CPU)\n")
         print("| profile | frames | CLIP forwards per frame | frames/s | ms per frame | / CLIP forward | "
-              "command wall s | peak RSS MiB |")
-        print("|---|---|---|---|---|---|---|---|")
+              "CPU s per frame | / CLIP forward (CPU) | command wall s | peak RSS MiB |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         results = []
         for speed, extra, options, label in rows:
             limit = ["--max-frames", str(args.quality_frames)] if speed == "quality" and args.quality_frames else []
@@ -165,10 +179,11 @@ def main() -> None:
             results.append((speed, label, result))
             summary = result["summary"]
             per_frame = 1000 / summary["frames_per_s"]
+            cpu_per_frame = result["cpu"] / max(1, summary["frames"])
             print(f"| {label} | {summary['frames']} | {forwards_per_frame(speed, (width, height), summary)} | "
-                  f"{summary['frames_per_s']:.2f} | {per_frame:.0f} | {per_frame / before:.2f}x | {result['total']:.0f} | "
-                  f"{result['peak']:.0f} |", flush=True)
-        after = clip_forward_ms(clip, args.device, args.precision)
+                  f"{summary['frames_per_s']:.2f} | {per_frame:.0f} | {per_frame / before:.2f}x | {cpu_per_frame:.2f} | "
+                  f"{1000 * cpu_per_frame / before_cpu:.2f}x | {result['total']:.0f} | {result['peak']:.0f} |", flush=True)
+        after, _ = clip_forward_ms(clip, args.device, args.precision)
         print(f"\nload average after: {open('/proc/loadavg').read().split()[:3]}; CLIP forward at 224: {after:.0f} ms "
               f"(ratios above use the one before; with the mean {0.5 * (before + after):.0f} ms: "
               + ", ".join(f"{label} {1000 / r['summary']['frames_per_s'] / (0.5 * (before + after)):.2f}x"
