@@ -109,9 +109,8 @@ def run(args: argparse.Namespace) -> int:
     from openvidseg.inference.output_folder import OutputFolder, input_name, unique_folder_names
     from openvidseg.inference.outputs import write_outputs
     from openvidseg.inference.segment import load_segmenter
-    from openvidseg.vocabulary import build_vocabulary
-
     from openvidseg.runtime import set_threads
+    from openvidseg.vocabulary import build_vocabulary
 
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
     set_threads(args.threads)
