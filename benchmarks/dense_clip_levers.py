@@ -1,7 +1,7 @@
 """What each dense-CLIP lever costs on one 1280x720 frame, as a multiple of one CLIP forward at 224 x 224.
 
 Usage: python benchmarks/dense_clip_levers.py [--clip random:vit-b-16] [--repeats 3] [--threads N]
-           [--device cpu] [--precision fp32] [--height 720 --width 1280]
+           [--device cpu] [--precision fp32] [--height 720 --width 1280] [--compile]
 
 Each configuration's `encode_frames` on one frame is timed right after a CLIP forward at 224 x 224
 (batch 1), `--repeats` times; the table gives the median of the paired ratios (robust to a machine whose
@@ -10,7 +10,8 @@ CPU time of this process (the work done, which other processes on a busy machine
 do wall time; with --threads 1 it is the cleanest measure of a lever). Rows: today's quality
 setting (short side 448, 224 windows at stride 112), the same without overlap (stride 224), in one batch
 vs one window per forward (window_batch), smaller short sides with windows, and one pass over the whole
-frame with interpolated position embeddings at several short sides.
+frame with interpolated position embeddings at several short sides; with --compile, the balanced row
+again with the CLIP blocks compiled by torch.compile (`segment --compile`), and the compile time.
 """
 from __future__ import annotations
 
@@ -43,11 +44,13 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--height", type=int, default=720)
     ap.add_argument("--width", type=int, default=1280)
+    ap.add_argument("--compile", action="store_true", help="add the balanced row with torch.compile")
     args = ap.parse_args()
 
     import torch
 
     from openvidseg.clip import load_clip
+    from openvidseg.inference.segment import compile_model
     from openvidseg.models.dense_clip import DenseClip
     from openvidseg.runtime import resolve_device, resolve_dtype, set_threads
 
@@ -75,8 +78,12 @@ def main() -> None:
     autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
     with torch.inference_mode(), autocast:
         clip.dense_features(base_input)
-        for label, options in ROWS:
+        rows = [*ROWS, ("224, one pass, torch.compile", dict(short_side=224, single_pass=True))] if args.compile else ROWS
+        for label, options in rows:
             model = DenseClip(clip, **options)
+            if "compile" in label:
+                compile_model(model)
+                print(f"(torch.compile: first call {timed(lambda: model.encode_frames(frame))[0] / 1000:.0f} s)")
             model.encode_frames(frame)  # warm-up (position embeddings interpolated, buffers allocated)
             walls, cpus, wall_ratios, cpu_ratios = [], [], [], []
             for _ in range(args.repeats):
