@@ -12,9 +12,10 @@ from openvidseg.inference.predictor import FramePrediction, VideoPredictor
 
 
 def can_batch(predictor) -> bool:
-    """Whether frames can be encoded together: a plain predictor of a model that reads no other frame."""
-    return (isinstance(predictor, VideoPredictor) and not predictor.history_length
-            and not predictor.model.uses_random_frame and predictor.smoothing == 0)
+    """Whether frames can be encoded together: a plain predictor of a model that reads no other frame, one
+    view per frame (not the sliding test mode)."""
+    return (isinstance(predictor, VideoPredictor) and not predictor.history_length and getattr(predictor, "views", None)
+            is None and not predictor.model.uses_random_frame and predictor.smoothing == 0)
 
 
 def predict_frames(predictor, frames: Iterable[tuple[int, np.ndarray]], *, start: int = 0,
