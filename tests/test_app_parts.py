@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def models():
     """One tiny model shared by the module's jobs, as the app shares one per menu entry."""
-    from openvidseg.models import create_model
+    from openvidseg.inference.segment import build_segment_model
 
-    model = create_model("dense_clip_tiny")
+    model = build_segment_model("dense_clip_tiny")  # as `segment` builds it (its default speed profile)
     return ModelCache(build=lambda choice: model)
 
 

@@ -35,11 +35,12 @@ FALLBACK_SIZE = 480  # short side for models whose preset names none
 
 
 def build_segment_model(model: str | None = None, checkpoint: str | Path | None = None, clip: str | None = None,
-                        size: int | None = None, speed: str | None = None) -> VideoSegmenter:
+                        size: int | None = None, speed: str | None = DEFAULT_SPEED) -> VideoSegmenter:
     """The model to segment with. checkpoint: its own model (named in its JSON) with its weights; with a
     `model` that differs, that model is built and the checkpoint loaded into it strictly (a checkpoint
     of another architecture then fails listing the keys). clip overrides the CLIP source; speed (a
-    profile name) sets how dense-CLIP models cover a frame (None = the model's own windows); size sets the
+    profile name, default `balanced` as in `segment`) sets how dense-CLIP models cover a frame (None =
+    the model's own windows, as `quality`); size sets the
     working short side of models that resize frames themselves (dense CLIP)."""
     from openvidseg.models.checkpoint import load_model, load_weights, read_info
     from openvidseg.models.registry import accepted_options, create_model, family_builder, get_variant
