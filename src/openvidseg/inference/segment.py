@@ -45,6 +45,9 @@ def build_segment_model(model: str | None = None, checkpoint: str | Path | None 
     else:
         name = model or DEFAULT_MODEL
     variant = get_variant(name)  # unknown names fail here, with close matches
+    if variant.task != "semantic":
+        raise InputError(f"model '{name}' does {variant.task} segmentation, not semantic: pick a semantic model "
+                         "(`openvidseg info` lists each model's task)")
     options: dict[str, Any] = {"clip": clip}
     if size is not None and "short_side" in accepted_options(family_builder(variant.family)):
         options["short_side"] = size

@@ -18,9 +18,13 @@ from typing import Any
 from openvidseg.errors import InputError
 
 
+TASKS = ("semantic", "instance", "audio-visual")
+
+
 @dataclass(frozen=True)
 class ModelVariant:
-    """A named model: its family's builder, its default CLIP, its default config preset and options."""
+    """A named model: its family's builder, its default CLIP, its default config preset and options, and the task
+    it does (the `--task` of segment / eval / score / demo)."""
 
     name: str
     family: str
@@ -28,6 +32,11 @@ class ModelVariant:
     preset: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    task: str = "semantic"
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"model '{self.name}' names unknown task '{self.task}' (use one of {', '.join(TASKS)})")
 
 
 # family -> "module:function" building it; the function takes `clip` and keyword options
