@@ -109,7 +109,7 @@ def main() -> None:
         if video.is_file():
             rows += [(video, dense, None, ["--max-frames", str(args.head_frames)]),
                      (video, dense, 224, []),
-                     (video, ov2vss, None, ["--max-frames", str(args.head_frames)])]
+                     (video, ov2vss, None, ["--max-frames", str(args.head_frames), "--allow-untrained"])]
         else:
             print(f"({video} not found: real-video rows skipped)\n")
         rows.append((generated_video(Path(tmp) / f"generated_{long_frames}.mp4", long_frames), dense, 224, []))

@@ -6,8 +6,10 @@ User errors (`OpenVidSegError`) print as one line and exit non-zero; set OPENVID
 from __future__ import annotations
 
 import argparse
+import contextvars
 import importlib
 import os
+import re
 import sys
 
 from openvidseg import __version__
@@ -25,6 +27,12 @@ COMMANDS = {
 }
 
 
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring (which may span lines), for the command list of --help."""
+    paragraph = " ".join(line.strip() for line in doc.strip().split("\n\n")[0].splitlines())
+    return re.split(r"(?<=\.)\s", paragraph, maxsplit=1)[0]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openvidseg",
@@ -34,8 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        doc = (module.__doc__ or "").strip().splitlines()[0]
-        command = sub.add_parser(name, help=doc, description=module.__doc__,
+        command = sub.add_parser(name, help=first_sentence(module.__doc__ or ""), description=module.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
@@ -51,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     from openvidseg.errors import OpenVidSegError
 
     try:
-        return int(args.run(args) or 0)
+        # each command runs in its own context, so what it sets (e.g. how hints name options) ends with it
+        return int(contextvars.copy_context().run(args.run, args) or 0)
     except OpenVidSegError as err:
         if os.environ.get("OPENVIDSEG_DEBUG"):
             raise

@@ -9,7 +9,8 @@ of pixels, frames present, first and last appearance; frame count, fps, size; th
 "complete": true or false).
 
 The default model is the training-free dense_clip_vitb16 on CLIP openai/clip-vit-base-patch16 (offline,
-pass a local copy with --clip PATH). --size is the short side frames are resized to for the model
+pass a local copy with --clip PATH). Trainable models (ov2vss_*, frame_*) need --checkpoint with trained
+weights; without it they are refused (--allow-untrained runs their random head, for benchmarks). --size is the short side frames are resized to for the model
 (default: the model's own, 448 for the dense_clip models and 480 for the ov2vss/frame ViT-B/16 models).
 
 Ctrl-C stops cleanly: what was written is kept and summary.json says "complete": false. --resume
@@ -38,7 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument("--model", metavar="NAME", help="registered model (default: dense_clip_vitb16, or the "
                        "checkpoint's model; `openvidseg info` lists them)")
-    model.add_argument("--checkpoint", metavar="PATH", help="trained weights (model.safetensors with model.json beside it)")
+    model.add_argument("--checkpoint", metavar="PATH", help="trained weights: model.safetensors (with model.json beside "
+                       "it) or a training run's folder")
+    model.add_argument("--allow-untrained", action="store_true", help="run a trainable model (ov2vss_*, frame_*) "
+                       "without --checkpoint, with its random head (benchmarks, tests; its masks mean nothing)")
     model.add_argument("--clip", metavar="ID_OR_PATH", help="CLIP weights: hub id, local folder, OpenAI .pt file, "
                        "or random:<size> (default: the model's, e.g. openai/clip-vit-base-patch16)")
     model.add_argument("--size", type=int, metavar="N", help="short side (pixels) frames are resized to for the model "
@@ -102,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     _log(args, f"loading {what}{f' (CLIP {args.clip})' if args.clip else ''} ...")
     segmenter = load_segmenter(classes, model=args.model, checkpoint=args.checkpoint, clip=args.clip, device=args.device,
                                precision=args.precision, size=args.size, memory_interval=args.memory_interval,
-                               min_confidence=args.min_confidence)
+                               min_confidence=args.min_confidence, allow_untrained=args.allow_untrained)
     settings = segmenter.settings()
     _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, {settings['precision']}, "
                f"short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
@@ -135,5 +139,6 @@ def _result_line(path, summary: dict) -> str:
     shares = ", ".join(f"{c['name']} {100 * c['pixel_share']:.1f}%" for c in present[:8])
     more = f" (+{len(present) - 8} more)" if len(present) > 8 else ""
     speed = f", {summary['frames_per_s']:.1f} frames/s" if summary.get("frames_per_s") else ""
-    return f"{path}: {summary['frames']} frames, {'complete' if summary['complete'] else 'incomplete'}{speed}; " \
+    frames = f"{summary['frames']} frame{'' if summary['frames'] == 1 else 's'}"
+    return f"{path}: {frames}, {'complete' if summary['complete'] else 'incomplete'}{speed}; " \
            f"present: {shares or 'nothing'}{more}"

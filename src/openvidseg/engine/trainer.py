@@ -124,6 +124,7 @@ class Trainer:
             params = [p for group in self.optimizer.param_groups for p in group["params"]]
             self.last_grad_norm = float(torch.nn.utils.clip_grad_norm_(params, self.grad_clip))
         self.precision.step(self.optimizer)
+        self.module.trained_weights = "trained in this process"  # segmenting with it is no longer refused
         self.last_data_seconds = data_seconds
         self.last_step_seconds = time.perf_counter() - start
 

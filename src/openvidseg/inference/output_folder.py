@@ -18,6 +18,7 @@ from typing import Any
 from openvidseg.errors import DataError, InputError
 
 GLOB_CHARS = "*?["
+GENERIC_FOLDERS = ("origin", "frames", "images", "imgs", "jpegimages", "rgb")  # e.g. VSPW's <video>/origin/
 UNSAFE_CHARS = set('/\\:*?"<>|')
 MAX_NAME_LENGTH = 100
 MASKS, OVERLAY, CLASSES, SUMMARY = "masks", "overlay.mp4", "classes.json", "summary.json"
@@ -26,15 +27,23 @@ PARTIAL = ".partial.png"  # masks are written under this suffix and renamed, so 
 
 def input_name(source: str | Path) -> str:
     """A readable name for an input: a video's file name without suffix, a folder's name, or for a glob
-    the last folder before the pattern ('clips/a/*.png' -> 'a'; 'frame_*.png' -> 'frames')."""
+    the last folder before the pattern ('clips/a/*.png' -> 'a'; 'frame_*.png' -> 'frames'). A frame
+    folder with a generic name takes its parent's: VSPW's 'dog/origin' -> 'dog'."""
     path = Path(source).expanduser()
     if path.is_dir():
-        return path.resolve().name or "frames"
+        return _named_folder(path.resolve().parts) or "frames"
     if path.is_file():
         return path.stem or path.name
     fixed = list(itertools.takewhile(lambda part: not any(c in part for c in GLOB_CHARS), path.parts))
-    named = [p for p in fixed if p not in ("/", ".", "..")]
-    return named[-1] if named else "frames"
+    return _named_folder(fixed) or "frames"
+
+
+def _named_folder(parts: Sequence[str]) -> str | None:
+    """The last folder name of `parts` that is not a generic frame-folder name."""
+    named = [p for p in parts if p not in ("/", ".", "..")]
+    while len(named) > 1 and named[-1].casefold() in GENERIC_FOLDERS:
+        named.pop()
+    return named[-1] if named else None
 
 
 def safe_folder_name(name: str) -> str:

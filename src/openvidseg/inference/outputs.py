@@ -160,7 +160,7 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                        size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
                        background: bool = False, fps: float | None = None, masks: bool = True, video: bool = True,
                        alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
-                       overwrite: bool = False, show_progress: bool = False) -> dict[str, Any]:
+                       overwrite: bool = False, show_progress: bool = False, allow_untrained: bool = False) -> dict[str, Any]:
     """Segment one video (file, frame folder or glob) and write its outputs into `out_dir` itself:
     masks/NNNNN.png, overlay.mp4, classes.json, summary.json; returns the summary. Arguments as
     `segment_video`, plus the outputs to write and what to do with an existing `out_dir` (see
@@ -172,7 +172,8 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
     with open_frames(source, fps=fps) as frames:
         segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
                                    precision=precision, size=size, memory_interval=memory_interval,
-                                   min_confidence=min_confidence, background=background)
+                                   min_confidence=min_confidence, background=background,
+                                   allow_untrained=allow_untrained)
         label = None if isinstance(source, FrameSource) else str(source)
         return write_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha, max_frames=max_frames,
                              resume=resume, overwrite=overwrite, show_progress=show_progress, input_label=label)

@@ -24,10 +24,11 @@ from openvidseg.errors import InputError
 from openvidseg.inference.predictor import FramePrediction, VideoPredictor
 from openvidseg.models.base import VideoSegmenter
 from openvidseg.runtime import resolve_device, resolve_dtype
-from openvidseg.vocabulary import NO_CLASS, build_vocabulary, check_class_names
+from openvidseg.vocabulary import NO_CLASS, build_vocabulary, check_class_names, check_prompt_lengths
 
 DEFAULT_MODEL = "dense_clip_vitb16"
 FALLBACK_SIZE = 480  # short side for models whose preset names none
+CHECKPOINT_HINT = "--checkpoint with its trained weights (a model.safetensors or a training run's folder)"
 
 
 def build_segment_model(model: str | None = None, checkpoint: str | Path | None = None, clip: str | None = None,
@@ -59,6 +60,18 @@ def build_segment_model(model: str | None = None, checkpoint: str | Path | None 
     return built
 
 
+def refuse_untrained(model: VideoSegmenter) -> None:
+    """`InputError` for a model whose trainable head has no trained weights (see `has_untrained_head`)."""
+    from openvidseg.models.checkpoint import has_untrained_head
+
+    if has_untrained_head(model):
+        name = getattr(model, "variant_name", type(model).__name__)
+        raise InputError(f"model '{name}' has a trainable head without trained weights, so its masks would be random: "
+                         f"pass {CHECKPOINT_HINT}, use the training-free default (leave out --model, or --model "
+                         f"{DEFAULT_MODEL}), or pass --allow-untrained (allow_untrained=True) to run it anyway "
+                         "(benchmarks, tests)")
+
+
 def default_size(model: VideoSegmenter) -> int:
     """The short side a model works at when none is given (see the module docstring)."""
     own = getattr(model, "short_side", None)
@@ -81,13 +94,19 @@ class Segmenter:
     size: short side frames are resized to for the model (None = the model's default); class maps come
     back at each frame's own size. min_confidence: pixels whose best class has a softmax probability
     below this (over the frame's own scores) get 255, "no class" (0 = every pixel gets its best class).
+    A model whose trainable head has no trained weights is refused unless `allow_untrained` (its masks
+    would be random); class names too long for CLIP's text encoder are refused.
     """
 
     def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device: str | torch.device | None = None,
                  precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
-                 min_confidence: float = 0.0, checkpoint: str | Path | None = None):
+                 min_confidence: float = 0.0, checkpoint: str | Path | None = None, allow_untrained: bool = False):
         self.model = model
         self.class_names = check_class_names(class_names)
+        if not allow_untrained:
+            refuse_untrained(model)
+        check_prompt_lengths(self.class_names, self.templates(), model.clip.tokenizer,
+                             model.clip.model.config.text_config.max_position_embeddings)
         own = getattr(model, "short_side", None)
         if size is not None and isinstance(own, int) and own != size:
             raise InputError(f"this model resizes frames to a short side of {own} itself; build it with "
@@ -105,6 +124,13 @@ class Segmenter:
         self.memory_interval = memory_interval
         self.min_confidence = min_confidence
         self.checkpoint = str(Path(checkpoint).expanduser().resolve()) if checkpoint is not None else None
+
+    def templates(self) -> tuple[str, ...]:
+        """The prompt templates the model puts class names in."""
+        from openvidseg.clip import load_templates
+
+        templates = self.model.templates
+        return load_templates(templates) if isinstance(templates, str) else tuple(templates)
 
     @property
     def num_classes(self) -> int:
@@ -149,9 +175,9 @@ class Segmenter:
 def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter | None = None,
                    checkpoint: str | Path | None = None, clip: str | None = None, device: str | None = None,
                    precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
-                   min_confidence: float = 0.0, background: bool = False) -> Segmenter:
+                   min_confidence: float = 0.0, background: bool = False, allow_untrained: bool = False) -> Segmenter:
     """Check the vocabulary (a comma-separated string or a list of names; `background` appends the
-    catch-all class), then load the model and return a `Segmenter`."""
+    catch-all class), then load the model and return a `Segmenter` (`allow_untrained`: see `Segmenter`)."""
     names = build_vocabulary(classes, background=background)
     if isinstance(model, VideoSegmenter):
         if checkpoint is not None or clip is not None:
@@ -160,24 +186,26 @@ def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter 
     else:
         built = build_segment_model(model, checkpoint, clip, size)
     return Segmenter(built, names, device=device, precision=precision, size=size, memory_interval=memory_interval,
-                     min_confidence=min_confidence, checkpoint=checkpoint)
+                     min_confidence=min_confidence, checkpoint=checkpoint, allow_untrained=allow_untrained)
 
 
 def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str], *,
                   model: str | VideoSegmenter | None = None, checkpoint: str | Path | None = None,
                   clip: str | None = None, device: str | None = None, precision: str = "fp32",
                   size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
-                  background: bool = False, fps: float | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                  background: bool = False, fps: float | None = None,
+                  allow_untrained: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     """Segment a video file, frame folder or glob: yields (frame index, (H, W) uint8 class map) lazily,
     class index i = classes[i] (with "background" last when `background`), 255 = no class. The model
     and vocabulary are checked and loaded at the call; frames are decoded and segmented one at a time
     as the iterator is consumed. To segment many videos with one model, pass a loaded model instance
-    (e.g. from `create_model`), or use a `Segmenter` (`load_segmenter`) and its `segment`."""
+    (e.g. from `create_model`), or use a `Segmenter` (`load_segmenter`) and its `segment`. A trainable
+    model without trained weights is refused unless `allow_untrained=True` (see `Segmenter`)."""
     from openvidseg.data.video import open_frames
 
     segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
                                precision=precision, size=size, memory_interval=memory_interval,
-                               min_confidence=min_confidence, background=background)
+                               min_confidence=min_confidence, background=background, allow_untrained=allow_untrained)
     frames = open_frames(source, fps=fps)
     return _stream(segmenter, frames)
 

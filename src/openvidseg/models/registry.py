@@ -112,11 +112,16 @@ def resolve_options(name: str, overrides: Mapping[str, Any]) -> tuple[ModelVaria
 
 def create_model(name: str, **overrides: Any):
     """Build the registered model `name`; keyword overrides replace the variant's default options.
-    The model records `variant_name` and `build_options` so a checkpoint can rebuild it."""
+    The model records `variant_name` and `build_options` so a checkpoint can rebuild it, and
+    `trained_weights` = None (its trainable parts, if any, are random until weights are loaded)."""
     variant, options = resolve_options(name, overrides)
-    model = family_builder(variant.family)(**options)
+    try:
+        model = family_builder(variant.family)(**options)
+    except ValueError as err:  # an option value the family cannot build (e.g. aggregation='bogus')
+        raise InputError(f"model '{name}' cannot be built with these options: {err}") from None
     model.variant_name = name
     model.build_options = options
+    model.trained_weights = None
     return model
 
 
