@@ -35,3 +35,12 @@ class InputError(OpenVidSegError):
 class TrainingError(OpenVidSegError):
     """A training run that cannot start or go on: nothing to train, a loss that became NaN/inf, a
     checkpoint that does not fit the run."""
+
+
+class Terminated(KeyboardInterrupt):
+    """A termination signal (SIGTERM from a scheduler, `timeout` or `docker stop`; SIGHUP) turned into a
+    clean stop: everything handles it as Ctrl-C. `signum` is the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

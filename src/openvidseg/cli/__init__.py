@@ -2,6 +2,7 @@
 `run(args) -> int`; modules import heavy libraries inside `run` so `--help` stays fast.
 
 User errors (`OpenVidSegError`) print as one line and exit non-zero; set OPENVIDSEG_DEBUG=1 for tracebacks.
+Ctrl-C, SIGTERM and SIGHUP stop a command cleanly (exit 128 + the signal's number).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import contextvars
 import importlib
 import os
 import re
+import signal
 import sys
 
 from openvidseg import __version__
@@ -55,16 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from openvidseg.cli.signals import stop_on_termination
     from openvidseg.errors import OpenVidSegError
 
     try:
-        # each command runs in its own context, so what it sets (e.g. how hints name options) ends with it
-        return int(contextvars.copy_context().run(args.run, args) or 0)
+        with stop_on_termination():  # SIGTERM/SIGHUP stop a command as Ctrl-C does
+            # each command runs in its own context, so what it sets (e.g. how hints name options) ends with it
+            return int(contextvars.copy_context().run(args.run, args) or 0)
     except OpenVidSegError as err:
         if os.environ.get("OPENVIDSEG_DEBUG"):
             raise
         print(f"openvidseg {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print(f"openvidseg {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        print(f"openvidseg {args.command}: {'interrupted' if signum == signal.SIGINT else 'terminated'}",
+              file=sys.stderr)
+        return 128 + signum  # 130 after Ctrl-C, 143 after SIGTERM, as shells report them

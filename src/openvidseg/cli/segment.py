@@ -13,7 +13,9 @@ pass a local copy with --clip PATH). Trainable models (ov2vss_*, frame_*) need -
 weights; without it they are refused (--allow-untrained runs their random head, for benchmarks). --size is the short side frames are resized to for the model
 (default: the model's own, 448 for the dense_clip models and 480 for the ov2vss/frame ViT-B/16 models).
 
-Ctrl-C stops cleanly: what was written is kept and summary.json says "complete": false. --resume
+Ctrl-C or SIGTERM stops cleanly, and so does a full disk: what was written is kept and summary.json says
+"complete": false with the frames done; even after SIGKILL the overlay plays up to about a second before
+the end and the summary is never ahead of the saved masks. --resume
 skips complete outputs and continues incomplete ones at their first missing mask (the overlay and the
 summary are rebuilt from the saved masks; the result equals an uninterrupted run). An existing output
 folder is never replaced without --overwrite.
@@ -60,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     outputs.add_argument("--alpha", type=float, default=0.5, help="opacity of the class colours in the overlay (default: 0.5)")
     outputs.add_argument("--max-frames", type=int, metavar="N", help="segment only the first N frames of each input")
     outputs.add_argument("--fps", type=float, metavar="F", help="frame rate of frame folders and globs (default: 25)")
+    outputs.add_argument("--font", metavar="PATH", help="a font file (.ttf/.otf/.ttc) for the legend's class names, "
+                         "tried before Noto Sans and the system's fonts (e.g. for Chinese, Japanese, Korean names)")
     existing = outputs.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="skip complete outputs, continue incomplete ones")
     existing.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -80,6 +84,17 @@ def _check_inputs(inputs: list[str], fps: float | None) -> None:
             pass
 
 
+def _check_fonts(classes, font: str | None) -> None:
+    """Check --font, and warn (one line per name) about names no available font can draw."""
+    from openvidseg.viz.fonts import uncovered_names
+
+    for name, letters in uncovered_names(classes, font):
+        codes = ", ".join(f"U+{ord(c):04X}" for c in letters[:5])
+        print(f"openvidseg segment: warning: no font here draws {letters[:5]!r} ({codes}) of class {name!r}: the "
+              "legend shows boxes for them; pass --font PATH with a font that has them (e.g. Noto Sans CJK)",
+              file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -92,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from openvidseg.vocabulary import build_vocabulary
 
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
+    _check_fonts(classes, args.font)
     _check_inputs(args.inputs, args.fps)
     images = [s for s in args.inputs if Path(s).is_file() and Path(s).suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > 1:
@@ -118,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 summary = write_outputs(segmenter, frames, folder.path, masks=not args.no_masks,
                                         video=not args.no_video, alpha=args.alpha, max_frames=args.max_frames,
                                         resume=args.resume, overwrite=args.overwrite, show_progress=show_progress,
-                                        input_label=source)
+                                        input_label=source, font=args.font)
         except OpenVidSegError as err:
             print(f"openvidseg segment: error: {err}", file=sys.stderr)
             failures.append(err)

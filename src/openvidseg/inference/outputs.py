@@ -1,8 +1,11 @@
 """Writing a segmented video's outputs, one frame at a time: mask PNGs, an overlay video, classes.json and
 summary.json (per-class statistics as running sums, plus the resolved settings).
 
-Interruptions: on Ctrl-C (KeyboardInterrupt) or a truncated/corrupt video, everything written is kept,
-the overlay is closed (it stays playable), and summary.json says "complete": false.
+Interruptions: on Ctrl-C or SIGTERM (KeyboardInterrupt), a truncated/corrupt video or a failed write (a
+full disk), everything written is kept, the overlay is closed (it stays playable), and summary.json says
+"complete": false with the frames done and the error. summary.json is also rewritten every few seconds
+while the run goes on, and the overlay is a fragmented MP4, so even a killed process (SIGKILL, power
+loss) leaves a playable overlay and a summary that is never ahead of the saved masks.
 
 Resuming (`resume=True`): a complete output made with the same settings is skipped; an incomplete one
 continues at the first frame whose mask is missing (frame r). Frames 0..r-1 are decoded again; their
@@ -14,6 +17,7 @@ uninterrupted run. Without saved masks (`masks=False`) an incomplete output star
 from __future__ import annotations
 
 import itertools
+import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +35,9 @@ from openvidseg.models.base import VideoSegmenter
 from openvidseg.vocabulary import NO_CLASS
 
 DEFAULT_FPS = 25.0  # for frame folders and globs, which carry no frame rate
+SUMMARY_INTERVAL_S = 2.0  # summary.json is rewritten this often while a run goes on
+UNFINISHED = "unfinished: still running, or stopped abruptly (run again with --resume to continue)"
+RESUME_HINT = "free some space or fix the folder, then run again with --resume to continue"
 NOT_COMPARED = ("device",)  # settings that may change between a run and its resumption
 
 
@@ -69,9 +76,10 @@ def classes_json(segmenter: Segmenter, colors) -> dict[str, Any]:
 def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path, *, masks: bool = True,
                   video: bool = True, alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
                   overwrite: bool = False, show_progress: bool = False, input_label: str | None = None,
-                  on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> dict[str, Any]:
+                  on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+                  font: str | Path | None = None) -> dict[str, Any]:
     """Segment `source` (its first `max_frames` frames, when given) into `out_dir` (see the module
-    docstring) and return the summary. A complete
+    docstring) and return the summary (`font`: a font file for the legend's names, tried first). A complete
     output skipped by `resume` returns its saved summary with "skipped": true. A truncated or corrupt
     video raises `DataError` after its decoded frames are written and the summary marked incomplete.
     on_frame(index, frame (H, W, 3) uint8, class map (H, W) uint8) is called after each frame is written
@@ -92,29 +100,33 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
     if start is None:
         return {**folder.read_summary(), "skipped": True}
     if start == 0:
-        folder.clear()
+        _write(folder.clear)
     if masks:
-        folder.masks.mkdir(parents=True, exist_ok=True)
+        _write(folder.masks.mkdir, 0o777, True, True)
     names, colors = segmenter.class_names, class_colors(segmenter.num_classes)
     fps = source.fps or DEFAULT_FPS
     stats = ClassStatistics(segmenter.num_classes)
     info = {"fps": fps, "width": source.width, "height": source.height, "declared_frames": source.num_frames}
     run = {"settings": settings, "openvidseg_version": __version__,
            "resumed_from": start if resume and start > 0 else None}
-    folder.write_json(folder.classes, classes_json(segmenter, colors))
+    _write(folder.write_json, folder.classes, classes_json(segmenter, colors))
 
     def summary(complete: bool, error: str | None, elapsed: float, predicted: int) -> dict[str, Any]:
         return {"input": input_label or source.name, "complete": complete, "error": error, "frames": stats.frames,
                 **info, **stats.to_json(names, colors, fps), **run, "elapsed_s": round(elapsed, 3),
                 "frames_per_s": round(predicted / elapsed, 3) if elapsed > 0 else None}
 
-    folder.write_json(folder.summary, summary(False, "started", 0.0, 0))
+    started, predicted = time.perf_counter(), 0
+    _write(folder.write_json, folder.summary, summary(False, UNFINISHED, 0.0, 0))
+    # room for the final summary (it grows a little: timings, counts), even when the disk fills up
+    _write(folder.reserve_space, 2 * folder.summary.stat().st_size + 65536)
     predictor = segmenter.predictor()
-    writer = VideoWriter(folder.overlay, fps, source.width, source.height) if video else None
     total = source.num_frames if max_frames is None else min(max_frames, source.num_frames or max_frames)
     progress = tqdm(total=total, desc=folder.path.name, unit="frame", disable=not show_progress)
-    started, predicted, complete, error = time.perf_counter(), 0, False, None
+    failure: BaseException | None = None
+    saved, writer = started, None
     try:
+        writer = VideoWriter(folder.overlay, fps, source.width, source.height) if video else None
         for index, frame in itertools.islice(source, max_frames):
             if index < start:
                 labels = folder.read_mask(index, frame.shape[:2])
@@ -124,26 +136,52 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
                 predicted += 1
                 if masks:
                     _write(folder.write_mask, index, labels, colors)
-            stats.update(index, labels)
             if writer is not None:
-                _write(writer.write, overlay_frame(frame, labels, names, colors, alpha))
+                writer.write(overlay_frame(frame, labels, names, colors, alpha, font))
+            stats.update(index, labels)  # a frame counts once its mask and overlay frame are written
             if on_frame is not None:
                 on_frame(index, frame, labels)
             progress.update()
-        complete, error = True, None
-    except DataError as err:  # truncated or corrupt input: what was written stays
-        error = str(err)
-        raise DataError(f"{err} ({stats.frames} frames written to {folder.path}, marked incomplete)") from None
-    except BaseException as err:  # Ctrl-C (KeyboardInterrupt) or a failure: keep what was written
-        error = "interrupted" if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
-        raise
-    finally:
-        progress.close()
-        if writer is not None:
+            if time.perf_counter() - saved > SUMMARY_INTERVAL_S:  # a true record even if the process is killed
+                _write(folder.write_json, folder.summary, summary(False, UNFINISHED, time.perf_counter() - started,
+                                                                  predicted))
+                saved = time.perf_counter()
+    except BaseException as err:  # Ctrl-C/SIGTERM, a bad input, a full disk: keep what was written, then re-raise
+        failure = err
+    progress.close()
+    if writer is not None:
+        try:
             writer.close()
-        final = summary(complete, error, time.perf_counter() - started, predicted)
+        except (OSError, DataError) as err:  # a full disk: the overlay is incomplete (--resume rebuilds it)
+            failure = failure or DataError(f"cannot write the overlay {folder.overlay}: {_reason(err)}; {RESUME_HINT}")
+    folder.release_space()
+    final = summary(failure is None, _describe(failure), time.perf_counter() - started, predicted)
+    try:
         folder.write_json(folder.summary, final)
+    except OSError as err:
+        failure = failure or DataError(f"cannot write {folder.summary}: {_reason(err)}; {RESUME_HINT}")
+    if isinstance(failure, DataError):
+        raise DataError(f"{failure} ({stats.frames} frames written to {folder.path}, marked incomplete)") from None
+    if failure is not None:
+        raise failure
     return final
+
+
+def _describe(failure: BaseException | None) -> str | None:
+    """The `error` of a summary: None, 'interrupted', 'terminated (SIGTERM)' or the error's message."""
+    if failure is None:
+        return None
+    if isinstance(failure, KeyboardInterrupt):
+        signum = getattr(failure, "signum", None)
+        return f"terminated ({signal.Signals(signum).name})" if signum else "interrupted"
+    return str(failure) if isinstance(failure, DataError) else f"{type(failure).__name__}: {failure}"
+
+
+def _reason(err: BaseException) -> str:
+    """An OS error as '[Errno 28] No space left on device' (without the file name, given separately)."""
+    if isinstance(err, OSError) and err.strerror:
+        return f"[Errno {err.errno}] {err.strerror}"
+    return str(err)
 
 
 def _write(write, *args) -> None:
@@ -151,7 +189,8 @@ def _write(write, *args) -> None:
     try:
         write(*args)
     except OSError as err:
-        raise DataError(f"cannot write the outputs: {err}; check the free space and permissions of --out") from None
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        raise DataError(f"cannot write the outputs{where}: {_reason(err)}; {RESUME_HINT}") from None
 
 
 def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence[str], out_dir: str | Path, *,
@@ -160,11 +199,12 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                        size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
                        background: bool = False, fps: float | None = None, masks: bool = True, video: bool = True,
                        alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
-                       overwrite: bool = False, show_progress: bool = False, allow_untrained: bool = False) -> dict[str, Any]:
+                       overwrite: bool = False, show_progress: bool = False, allow_untrained: bool = False,
+                       font: str | Path | None = None) -> dict[str, Any]:
     """Segment one video (file, frame folder or glob) and write its outputs into `out_dir` itself:
     masks/NNNNN.png, overlay.mp4, classes.json, summary.json; returns the summary. Arguments as
-    `segment_video`, plus the outputs to write and what to do with an existing `out_dir` (see
-    `write_outputs`). The output folder and the input are checked before the model is loaded."""
+    `segment_video`, plus the outputs to write, the legend's `font` and what to do with an existing
+    `out_dir` (see `write_outputs`). The output folder and the input are checked before the model is loaded."""
     from openvidseg.data.video import open_frames
     from openvidseg.inference.segment import load_segmenter
 
@@ -176,4 +216,5 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                                    allow_untrained=allow_untrained)
         label = None if isinstance(source, FrameSource) else str(source)
         return write_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha, max_frames=max_frames,
-                             resume=resume, overwrite=overwrite, show_progress=show_progress, input_label=label)
+                             resume=resume, overwrite=overwrite, show_progress=show_progress, input_label=label,
+                             font=font)
