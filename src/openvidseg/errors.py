@@ -28,6 +28,15 @@ class DataError(OpenVidSegError):
     """A dataset, video or frame that is missing, unreadable or inconsistent."""
 
 
+class OutputWriteError(DataError):
+    """An output that cannot be written: a full disk, a folder removed or made read-only."""
+
+
+def os_reason(err: BaseException) -> str:
+    """An OS error as '[Errno 28] No space left on device' (for messages that name the file themselves)."""
+    return f"[Errno {err.errno}] {err.strerror}" if isinstance(err, OSError) and err.strerror else str(err)
+
+
 class InputError(OpenVidSegError):
     """A bad argument: an empty or duplicate class name, an unknown model, an output that exists, ..."""
 

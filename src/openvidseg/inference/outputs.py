@@ -27,7 +27,7 @@ import numpy as np
 
 from openvidseg import __version__
 from openvidseg.data.frame_source import FrameSource
-from openvidseg.errors import DataError, InputError
+from openvidseg.errors import DataError, InputError, OutputWriteError, os_reason
 from openvidseg.inference.output_folder import OutputFolder
 from openvidseg.inference.segment import Segmenter
 from openvidseg.inference.statistics import ClassStatistics
@@ -152,16 +152,19 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
     if writer is not None:
         try:
             writer.close()
-        except (OSError, DataError) as err:  # a full disk: the overlay is incomplete (--resume rebuilds it)
-            failure = failure or DataError(f"cannot write the overlay {folder.overlay}: {_reason(err)}; {RESUME_HINT}")
+        except (OSError, OutputWriteError) as err:  # a full disk: the overlay is incomplete (--resume rebuilds it)
+            failure = failure or (err if isinstance(err, OutputWriteError) else
+                                  OutputWriteError(f"cannot write the overlay {folder.overlay}: {os_reason(err)}"))
     folder.release_space()
     final = summary(failure is None, _describe(failure), time.perf_counter() - started, predicted)
     try:
         folder.write_json(folder.summary, final)
     except OSError as err:
-        failure = failure or DataError(f"cannot write {folder.summary}: {_reason(err)}; {RESUME_HINT}")
+        failure = failure or OutputWriteError(f"cannot write {folder.summary}: {os_reason(err)}")
     if isinstance(failure, DataError):
-        raise DataError(f"{failure} ({stats.frames} frames written to {folder.path}, marked incomplete)") from None
+        hint = f"; {RESUME_HINT}" if isinstance(failure, OutputWriteError) else ""
+        raise type(failure)(f"{failure}{hint} ({stats.frames} frames written to {folder.path}, marked incomplete)") \
+            from None
     if failure is not None:
         raise failure
     return final
@@ -177,20 +180,13 @@ def _describe(failure: BaseException | None) -> str | None:
     return str(failure) if isinstance(failure, DataError) else f"{type(failure).__name__}: {failure}"
 
 
-def _reason(err: BaseException) -> str:
-    """An OS error as '[Errno 28] No space left on device' (without the file name, given separately)."""
-    if isinstance(err, OSError) and err.strerror:
-        return f"[Errno {err.errno}] {err.strerror}"
-    return str(err)
-
-
 def _write(write, *args) -> None:
     """Call a writer, turning a full disk or a vanished folder into one clear error."""
     try:
         write(*args)
     except OSError as err:
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
-        raise DataError(f"cannot write the outputs{where}: {_reason(err)}; {RESUME_HINT}") from None
+        raise OutputWriteError(f"cannot write the outputs{where}: {os_reason(err)}") from None
 
 
 def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence[str], out_dir: str | Path, *,
