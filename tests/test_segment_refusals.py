@@ -108,6 +108,25 @@ def test_a_checkpoint_loaded_with_another_clip_says_the_clip_differs(video, tmp_
     assert code == 2 and "was trained with CLIP 'random:tiny'" in first and f"CLIP '{clip_folder}', which differs" in first
 
 
+def test_a_checkpoint_with_a_clip_of_other_depth_but_same_shapes_says_the_clip_differs(video, tmp_path, capsys,
+                                                                                      checkpoint):
+    """random:tiny has 4 vision layers; a 2-layer CLIP of the same widths loads without a shape error, so the
+    architecture saved in model.json is what tells them apart."""
+    from transformers import CLIPModel
+
+    from openvidseg.clip.random_clip import byte_tokenizer, random_clip_config
+
+    shallow = tmp_path / "clip-2-layers"
+    config = random_clip_config("tiny")
+    config.vision_config.num_hidden_layers = 2
+    CLIPModel(config).save_pretrained(shallow)
+    byte_tokenizer().save_pretrained(shallow)
+    code, err = error_of(capsys, video, "--classes", "a, b", "--checkpoint", checkpoint, "--clip", shallow,
+                         "--out", tmp_path / "out", "--quiet")
+    assert code == 2 and "was trained with CLIP 'random:tiny' (CLIP ViT (width 64, 4 layers" in err
+    assert f"'{shallow}', differs (CLIP ViT (width 64, 2 layers" in err and not (tmp_path / "out" / "clip" / "summary.json").exists()
+
+
 def test_class_names_too_long_for_clip_are_refused_before_any_frame(video, tmp_path, capsys):
     """The tiny CLIP's byte tokenizer makes one token per byte: two names of 90 letters that differ only at
     the end would be cut to the same 77 tokens, i.e. become one class."""

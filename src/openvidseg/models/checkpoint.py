@@ -49,7 +49,7 @@ def save_model(model: nn.Module, path: str | Path, extra: dict[str, Any] | None 
     state = model.state_dict()
     weights = {k: state[k].detach().to("cpu").contiguous() for k in saved_keys(model)}
     info = {"format": FORMAT, "model": model.variant_name, "options": model.build_options,
-            "openvidseg_version": __version__, **(extra or {})}
+            "clip_architecture": clip_architecture(model), "openvidseg_version": __version__, **(extra or {})}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(path), metadata={"format": FORMAT, "model": model.variant_name})
     info_path(path).write_text(json.dumps(info, indent=2) + "\n")
@@ -127,6 +127,24 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
     model.trained_weights = str(path)
 
 
+def clip_architecture(model: nn.Module) -> str | None:
+    """'CLIP ViT (width 768, 12 layers, patch 16, 224 px; ...)' of a model's CLIP, or None without one."""
+    from openvidseg.clip.loading import describe_config
+
+    clip = getattr(model, "clip", None)
+    return describe_config(clip.model.config) if clip is not None else None
+
+
+def check_same_clip(model: nn.Module, info: dict[str, Any], path: Path) -> None:
+    """Refuse a checkpoint whose head was trained on another CLIP architecture than the model's (a CLIP
+    whose tensors happen to have the same shapes, e.g. fewer layers, would load and give garbage)."""
+    trained, now = info.get("clip_architecture"), clip_architecture(model)
+    if trained and now and trained != now:
+        raise WeightsError(f"{path} was trained with CLIP '{info.get('options', {}).get('clip')}' ({trained}); the CLIP "
+                           f"given, '{getattr(model, 'build_options', {}).get('clip')}', differs ({now}): pass the CLIP "
+                           "it was trained with (or a local copy of it)")
+
+
 def has_untrained_head(model: nn.Module) -> bool:
     """True for a model with trainable parameters (a head) that never got trained weights: built by
     `create_model` and neither loaded from a checkpoint nor trained. Training-free models (dense CLIP)
@@ -144,5 +162,6 @@ def load_model(path: str | Path, **overrides: Any) -> nn.Module:
     info = read_info(path)
     options = {**info["options"], **{k: v for k, v in overrides.items() if v is not None}}
     model = create_model(info["model"], **options)
+    check_same_clip(model, info, path)
     load_weights(model, path)
     return model
