@@ -36,9 +36,12 @@ def main() -> None:
         frames = torch.randint(0, 256, (1, len(model.ref_offsets) + 1, 3, *args.size), dtype=torch.uint8)
         with torch.inference_mode():
             start = time.perf_counter()
-            logits = model(frames, names, frames[:, -1])["logits"]
+            if variant.task == "semantic":
+                scores = model(frames, names, frames[:, -1])["logits"]
+            else:  # instance models: one frame, (1, Q, K) class logits
+                scores = model(frames, names)["class_logits"]
             elapsed = (time.perf_counter() - start) * 1000
-        assert logits.shape == (1, args.classes, *args.size)
+        assert scores.shape[-1 if variant.task != "semantic" else 1] == args.classes
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         print(f"| {name} | {variant.family} | {trainable:,} | {built:.1f} | {elapsed:.0f} |")
 

@@ -33,3 +33,51 @@ def test_ci_runs_the_readme_test_command():
     readme = (REPO / "README.md").read_text()
     command = next(line.split("=", 1)[1].strip().strip("'\"") for line in ci.splitlines() if line.startswith("TEST_COMMAND="))
     assert command in readme
+
+
+def test_help_lists_each_command_with_a_whole_sentence(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = " ".join(capsys.readouterr().out.split())
+    # the demo's first sentence spans two lines of its docstring: it is not cut at the first line's end
+    assert "OV2VSS and baselines trained on seen classes and scored on unseen ones." in listing
+
+
+def test_hints_name_the_option_of_the_command_given(tmp_path, capsys, monkeypatch):
+    """Offline without a cached CLIP: `segment` says --clip PATH, `train` model.clip=PATH (it has no --clip),
+    and both name the current download command (`hf download`, not the retired `huggingface-cli`)."""
+    import huggingface_hub
+
+    def offline(*args, **kwargs):
+        raise huggingface_hub.errors.LocalEntryNotFoundError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    train = ["train", "--config", "frame_tiny_synthetic", "--no-progress", "model.clip=someone/clip-model",
+             f"output_dir={tmp_path / 'run'}", f"data.root={tmp_path / 'data'}"]
+    assert main(train) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "hf download someone/clip-model --local-dir clip-model" in err
+    assert "e.g. model.clip=/path/to/" in err and "--clip" not in err and "huggingface-cli" not in err
+    assert not (tmp_path / "run").exists()
+    from segment_reference import scene, write_video
+
+    video = write_video(tmp_path / "clip.mp4", scene(2))
+    segment = ["segment", str(video), "--classes", "a, b", "--clip", "someone/clip-model", "--out", str(tmp_path / "s"),
+               "--quiet"]
+    assert main(segment) == 2  # after `train` in the same process: its hint style does not stick
+    err = capsys.readouterr().err.strip()
+    assert "e.g. --clip /path/to/" in err and "model.clip=" not in err
+
+
+def test_train_draws_a_progress_bar_only_on_a_terminal(tmp_path, capsys):
+    """Under a redirected stderr (as here) `train` prints its log lines, never a bar's carriage returns."""
+    args = ["train", "--config", "frame_tiny_synthetic", f"output_dir={tmp_path / 'run'}",
+            f"data.root={tmp_path / 'data'}", "train.max_iters=2", "train.log_interval=1", "train.eval_interval=0",
+            "data.synthetic.splits.train=1", "data.synthetic.splits.val=1", "data.synthetic.num_frames=4",
+            "data.synthetic.size=[32,48]", "data.crop_size=[32,32]", "data.scale=48", "data.num_workers=0"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "\r" not in captured.err and "it/s]" not in captured.err
+    assert "iter 1 " in captured.out and "iter 2 " in captured.out

@@ -114,4 +114,4 @@ def test_missing_clip_weights_offline_say_how_to_pass_a_path(video, tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     error = [line for line in done.stderr.splitlines() if "error:" in line]
     assert len(error) == 1 and "cannot get CLIP weights 'openai/clip-vit-base-patch16'" in error[0]
-    assert "--clip /path/to/" in error[0]
+    assert "--clip /path/to/" in error[0] and "(hf download openai/clip-vit-base-patch16 --local-dir" in error[0]

@@ -65,6 +65,15 @@ def test_a_model_with_nothing_to_train_is_refused():
         build_optimizer(create_model("dense_clip_tiny"), 1e-3, 10.0, 0.01)
 
 
+def test_step_schedule_decays_by_gamma_at_each_step_after_the_warmup():
+    kwargs = dict(max_iters=100, warmup_iters=10, warmup_ratio=0.5, steps=(60, 80), gamma=0.1)
+    assert poly_warmup_lr(1e-3, 0, **kwargs) == pytest.approx(5e-4)  # warm-up from half the rate
+    assert poly_warmup_lr(1e-3, 30, **kwargs) == pytest.approx(1e-3)
+    assert poly_warmup_lr(1e-3, 59, **kwargs) == pytest.approx(1e-3)
+    assert poly_warmup_lr(1e-3, 60, **kwargs) == pytest.approx(1e-4)
+    assert poly_warmup_lr(1e-3, 99, **kwargs) == pytest.approx(1e-5)
+
+
 def test_poly_schedule_with_linear_warmup_matches_hand_computed_values():
     kwargs = dict(max_iters=100, power=0.9, warmup_iters=10, warmup_ratio=0.1)
     assert poly_warmup_lr(1e-3, 0, **kwargs) == pytest.approx(1e-4)  # poly 1 x warm-up 0.1

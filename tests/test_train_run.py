@@ -122,6 +122,13 @@ def test_bf16_trains_on_the_cpu(data_root, tmp_path):
     ("dense_clip_tiny_synthetic", [], "model 'dense_clip_tiny' has no trainable parameters"),
     ("frame_tiny_synthetic", ["train.precision=fp16", "device=cpu"], "fp16 needs a CUDA GPU"),
     ("ov2vss_tiny_synthetic", ["data.random_frame=false"], "RFE would be applied at test time without ever being"),
+    # values found only once the run had started (a run folder was left behind, or the run went on with them)
+    ("frame_tiny_synthetic", ["train.precision=fp8"], "train.precision=fp8 (use one of fp32, bf16, fp16)"),
+    ("frame_tiny_synthetic", ["train.warmup_ratio=2"], "train.warmup_ratio=2.0 (use a number from 0 to 1)"),
+    ("frame_tiny_synthetic", ["eval.protocol=bogus"], "eval.protocol=bogus (use one of gzsl, seen, unseen)"),
+    ("frame_tiny_synthetic", ["train.lr=-1", "data.num_workers=-1"],
+     "bad config values: data.num_workers=-1 (use a number >= 0); train.lr=-1.0 (use a number > 0)"),
+    ("frame_tiny_synthetic", ["model.aggregation=bogus"], "unknown cost aggregation 'bogus'"),
 ])
 def test_refused_runs_write_nothing(data_root, tmp_path, capsys, preset, extra, message):
     out = tmp_path / "run"

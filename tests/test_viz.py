@@ -57,3 +57,80 @@ def test_video_writer_keeps_size_fps_and_count(tmp_path, size):
         frames = list(container.decode(stream))
         assert (stream.height, stream.width) == size and len(frames) == 7
         assert float(stream.average_rate) == pytest.approx(12.5)
+
+
+NOT_A_CHARACTER = "\U0010FFFF"  # no font maps it: it renders as the font's missing-glyph box (.notdef)
+
+
+def glyph(font, char: str) -> tuple:
+    mask = font.getmask(char)
+    return mask.size, bytes(mask)
+
+
+@pytest.mark.parametrize("name", ["café", "γάτα", "кошка", "Łódź ŠĐ"])
+def test_legend_names_in_latin_greek_and_cyrillic_are_drawn_not_boxed(name):
+    """Every letter's bitmap differs from the missing-glyph box of the font the legend uses for the name,
+    and the drawn legend differs from one whose name is all boxes."""
+    from openvidseg.viz.fonts import FontChooser
+    from openvidseg.viz.overlay import legend_font_size
+
+    frame, labels = np.zeros((120, 300, 3), np.uint8), np.zeros((120, 300), np.uint8)
+    font = FontChooser(legend_font_size(120)).font_for(name)
+    box = glyph(font, NOT_A_CHARACTER)
+    assert all(glyph(font, c) != box for c in name if not c.isspace())
+    drawn = overlay_frame(frame, labels, [name], class_colors(1))
+    boxed = overlay_frame(frame, labels, [NOT_A_CHARACTER * len(name)], class_colors(1))
+    assert not np.array_equal(drawn, boxed)
+
+
+def test_names_beyond_the_bundled_font_come_from_the_system_or_are_reported():
+    """Georgian is not in Noto Sans (Latin, Greek, Cyrillic): fontconfig finds a system font with it (DejaVu Sans
+    on Debian), or, without one, the name is reported as drawn with boxes."""
+    import shutil
+
+    from openvidseg.viz.fonts import FontChooser, bundled_font, missing_glyphs, uncovered_names
+
+    name = "ვაშლი"
+    bundled = FontChooser(20).font_for("x")
+    assert bundled.path == bundled_font() and missing_glyphs(bundled, name) == name
+    chosen = FontChooser(20).font_for(name)
+    if shutil.which("fc-match") and chosen.path != bundled_font():
+        box = glyph(chosen, NOT_A_CHARACTER)
+        assert all(glyph(chosen, c) != box for c in name) and uncovered_names([name]) == []
+    else:
+        assert uncovered_names([name]) == [(name, name)]
+
+
+def test_a_font_given_by_the_user_is_tried_first(tmp_path, capsys):
+    from segment_reference import scene, write_video
+
+    from openvidseg.cli import main
+    from openvidseg.viz.fonts import FontChooser, bundled_font
+
+    chooser = FontChooser(20, user_font=bundled_font())
+    assert chooser.font_for("dog").path == bundled_font()
+    video = write_video(tmp_path / "clip.mp4", scene(2))
+    (tmp_path / "broken.ttf").write_bytes(b"not a font")
+    assert main(["segment", str(video), "--classes", "a, b", "--model", "dense_clip_tiny", "--font",
+                 str(tmp_path / "broken.ttf"), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "cannot use font" in err and ".ttf, .otf or .ttc" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_names_no_font_here_draws_get_a_one_line_warning(tmp_path, capsys):
+    """猫 needs a CJK font; where the machine has none, segment says so (naming --font) and still runs."""
+    from segment_reference import scene, write_video
+
+    from openvidseg.cli import main
+    from openvidseg.viz.fonts import uncovered_names
+
+    video = write_video(tmp_path / "clip.mp4", scene(2))
+    assert main(["segment", str(video), "--classes", "猫, dog", "--model", "dense_clip_tiny", "--out",
+                 str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    if uncovered_names(["猫"]):
+        assert err.count("\n") == 1 and "warning: no font here draws '猫' (U+732B) of class '猫'" in err
+        assert "--font PATH" in err
+    else:
+        assert err == ""

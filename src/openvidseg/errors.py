@@ -28,6 +28,15 @@ class DataError(OpenVidSegError):
     """A dataset, video or frame that is missing, unreadable or inconsistent."""
 
 
+class OutputWriteError(DataError):
+    """An output that cannot be written: a full disk, a folder removed or made read-only."""
+
+
+def os_reason(err: BaseException) -> str:
+    """An OS error as '[Errno 28] No space left on device' (for messages that name the file themselves)."""
+    return f"[Errno {err.errno}] {err.strerror}" if isinstance(err, OSError) and err.strerror else str(err)
+
+
 class InputError(OpenVidSegError):
     """A bad argument: an empty or duplicate class name, an unknown model, an output that exists, ..."""
 
@@ -35,3 +44,12 @@ class InputError(OpenVidSegError):
 class TrainingError(OpenVidSegError):
     """A training run that cannot start or go on: nothing to train, a loss that became NaN/inf, a
     checkpoint that does not fit the run."""
+
+
+class Terminated(KeyboardInterrupt):
+    """A termination signal (SIGTERM from a scheduler, `timeout` or `docker stop`; SIGHUP) turned into a
+    clean stop: everything handles it as Ctrl-C. `signum` is the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

@@ -31,8 +31,8 @@ def download_snapshot(repo_id: str, *, what: str, how_to_pass: str, weights: boo
         except Exception as err:
             raise WeightsNotFoundError(
                 f"cannot get {what} '{repo_id}': not in the Hugging Face cache and the hub cannot be reached "
-                f"({type(err).__name__}). Download it where there is internet (huggingface-cli download "
-                f"{repo_id}) and pass the folder's path instead, e.g. {how_to_pass}"
+                f"({type(err).__name__}). Download it where there is internet (hf download {repo_id} "
+                f"--local-dir {repo_id.split('/')[-1]}) and pass that folder instead, e.g. {how_to_pass}"
             ) from None
     if weights and (folder / "config.json").is_file() and not any((folder / f).is_file() for f in HUB_WEIGHT_FILES):
         try:

@@ -2,7 +2,9 @@
 
 Names are stripped of surrounding whitespace; empty names and duplicates (compared case-insensitively,
 with runs of whitespace counted as one space) are errors that name the offending entries. A
-"background" catch-all is added only when asked for, never silently.
+"background" catch-all is added only when asked for, never silently. Names too long for CLIP's text
+encoder (77 tokens with the prompt around them) are refused rather than cut, since two names that differ
+only in their cut-off end would become one class (`check_prompt_lengths`).
 """
 from __future__ import annotations
 
@@ -97,3 +99,17 @@ def build_vocabulary(classes: str | Sequence[str] | None = None, classes_file: s
             raise InputError(f"'{BACKGROUND}' is already in {source} and --background adds it again: drop one of them")
         names.append(BACKGROUND)
     return check_class_names(names, source)
+
+
+def check_prompt_lengths(names: Sequence[str], templates: Sequence[str], tokenizer, max_tokens: int) -> None:
+    """Refuse (`InputError`) a class name whose longest prompt (a template with the name in it, plus the
+    start and end tokens) exceeds the text encoder's `max_tokens`: it would be cut silently."""
+    longest = max(templates, key=lambda t: len(tokenizer(t.replace("{}", ""))["input_ids"]))
+    for name in names:
+        count = len(tokenizer(longest.replace("{}", name))["input_ids"])
+        if count > max_tokens:
+            room = max_tokens - len(tokenizer(longest.replace("{}", ""))["input_ids"])
+            raise InputError(f"class name {name[:40] + ('...' if len(name) > 40 else '')!r} is too long for CLIP: "
+                             f"{count} tokens in the prompt {longest!r}, which holds at most {max_tokens} (the end "
+                             f"would be cut, and two names could become one class); shorten it to at most "
+                             f"{room} tokens (a few words)")

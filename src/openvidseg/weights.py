@@ -3,7 +3,7 @@
 - Safetensors first; `torch.load(..., weights_only=True)` for the rest, so an untrusted pickle never runs
   code; TorchScript archives (OpenAI's CLIP release) are read through `torch.jit.load`, which rebuilds
   tensors without executing Python.
-- Loading is strict: every missing, unexpected and mis-shaped key is reported at once.
+- Loading is strict: missing, unexpected and mis-shaped keys are counted (and the first few named) at once.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from torch import nn
 from openvidseg.errors import WeightsError
 
 StateDict = dict[str, torch.Tensor]
+SHOWN_KEYS = 3  # mismatched keys of each kind named in an error (the rest are counted)
 
 
 def _is_torchscript_archive(path: Path) -> bool:
@@ -110,15 +111,19 @@ def key_report(
 def check_state_dict(
     module: nn.Module, state: Mapping[str, torch.Tensor], source: str, what: str, ignore: Iterable[str] = ()
 ) -> None:
-    """Raise a WeightsError listing every missing / unexpected / mis-shaped key, if there is any."""
+    """Raise a WeightsError counting the missing / unexpected / mis-shaped keys and naming the first few, if any."""
     expected = {k: v.shape for k, v in module.state_dict().items()}
     problems = key_report(expected, state, ignore)
     if problems:
         counts = {kind: sum(p.startswith(kind) for p in problems) for kind in ("missing", "unexpected", "mis-shaped")}
         summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+        shown = []
+        for kind, n in counts.items():
+            shown += [p for p in problems if p.startswith(kind)][:SHOWN_KEYS]
+            shown += [f"... and {n - SHOWN_KEYS} more {kind}"] if n > SHOWN_KEYS else []
         raise WeightsError(
             f"weights from {source} do not fit {what} ({summary} keys); they belong to another model or "
-            "another size:\n  " + "\n  ".join(problems)
+            "another size:\n  " + "\n  ".join(shown)
         )
 
 

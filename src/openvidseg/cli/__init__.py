@@ -2,12 +2,16 @@
 `run(args) -> int`; modules import heavy libraries inside `run` so `--help` stays fast.
 
 User errors (`OpenVidSegError`) print as one line and exit non-zero; set OPENVIDSEG_DEBUG=1 for tracebacks.
+Ctrl-C, SIGTERM and SIGHUP stop a command cleanly (exit 128 + the signal's number).
 """
 from __future__ import annotations
 
 import argparse
+import contextvars
 import importlib
 import os
+import re
+import signal
 import sys
 
 from openvidseg import __version__
@@ -25,6 +29,12 @@ COMMANDS = {
 }
 
 
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring (which may span lines), for the command list of --help."""
+    paragraph = " ".join(line.strip() for line in doc.strip().split("\n\n")[0].splitlines())
+    return re.split(r"(?<=\.)\s", paragraph, maxsplit=1)[0]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openvidseg",
@@ -34,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        doc = (module.__doc__ or "").strip().splitlines()[0]
-        command = sub.add_parser(name, help=doc, description=module.__doc__,
+        command = sub.add_parser(name, help=first_sentence(module.__doc__ or ""), description=module.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
@@ -48,15 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from openvidseg.cli.signals import stop_on_termination
     from openvidseg.errors import OpenVidSegError
 
     try:
-        return int(args.run(args) or 0)
+        with stop_on_termination():  # SIGTERM/SIGHUP stop a command as Ctrl-C does
+            # each command runs in its own context, so what it sets (e.g. how hints name options) ends with it
+            return int(contextvars.copy_context().run(args.run, args) or 0)
     except OpenVidSegError as err:
         if os.environ.get("OPENVIDSEG_DEBUG"):
             raise
         print(f"openvidseg {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print(f"openvidseg {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        print(f"openvidseg {args.command}: {'interrupted' if signum == signal.SIGINT else 'terminated'}",
+              file=sys.stderr)
+        return 128 + signum  # 130 after Ctrl-C, 143 after SIGTERM, as shells report them

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from openvidseg.cli.outputs import refuse_existing
+    from openvidseg.clip.loading import CLIP_OPTION
     from openvidseg.config import load_config, save_config
     from openvidseg.data import build_eval_dataset
     from openvidseg.engine.distributed import init_distributed, is_main_process
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from openvidseg.models.build import build_model
     from openvidseg.runtime import resolve_device
 
+    CLIP_OPTION.set("model.clip=")  # hints name the config key this command takes
     cfg = load_config(args.config, args.overrides)
     if args.checkpoint:
         cfg.model.checkpoint = args.checkpoint

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         w_name = max(len(v.name) for v in variants)
         w_family = max(len(v.family) for v in variants)
         for v in variants:
-            print(f"  {v.name:<{w_name}}  {v.family:<{w_family}}  clip={v.clip}  preset={v.preset or '-'}")
+            print(f"  {v.name:<{w_name}}  {v.family:<{w_family}}  task={v.task:<8}  clip={v.clip}  "
+                  f"preset={v.preset or '-'}")
     print(f"\npresets: {', '.join(list_presets())}")
     return 0

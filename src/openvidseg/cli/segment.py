@@ -12,10 +12,14 @@ The default model is the training-free dense_clip_vitb16 on CLIP openai/clip-vit
 pass a local copy with --clip PATH). --speed picks how much work it does per frame: balanced (default:
 one CLIP pass per frame at short side 224), quality (448 with overlapping 224-pixel windows, 18 per
 720p frame) or fast (as balanced on every 3rd frame, class maps carried along the motion in between).
---size is the short side frames are resized to for the model (default: the profile's for the dense_clip
-models, 480 for the ov2vss/frame ViT-B/16 models). The model uses every core (--threads to change).
+Trainable models (ov2vss_*, frame_*) need --checkpoint with trained weights; without it they are refused
+(--allow-untrained runs their random head, for benchmarks). --size is the short side frames are resized
+to for the model (default: the profile's for the dense_clip models, 480 for the ov2vss/frame ViT-B/16
+models). The model uses every core (--threads to change).
 
-Ctrl-C stops cleanly: what was written is kept and summary.json says "complete": false. --resume
+Ctrl-C or SIGTERM stops cleanly, and so does a full disk: what was written is kept and summary.json says
+"complete": false with the frames done; even after SIGKILL the overlay plays up to about a second before
+the end and the summary is never ahead of the saved masks. --resume
 skips complete outputs and continues incomplete ones at their first missing mask (the overlay and the
 summary are rebuilt from the saved masks; the result equals an uninterrupted run). An existing output
 folder is never replaced without --overwrite.
@@ -41,7 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument("--model", metavar="NAME", help="registered model (default: dense_clip_vitb16, or the "
                        "checkpoint's model; `openvidseg info` lists them)")
-    model.add_argument("--checkpoint", metavar="PATH", help="trained weights (model.safetensors with model.json beside it)")
+    model.add_argument("--checkpoint", metavar="PATH", help="trained weights: model.safetensors (with model.json beside "
+                       "it) or a training run's folder")
+    model.add_argument("--allow-untrained", action="store_true", help="run a trainable model (ov2vss_*, frame_*) "
+                       "without --checkpoint, with its random head (benchmarks, tests; its masks mean nothing)")
     model.add_argument("--clip", metavar="ID_OR_PATH", help="CLIP weights: hub id, local folder, OpenAI .pt file, "
                        "or random:<size> (default: the model's, e.g. openai/clip-vit-base-patch16)")
     model.add_argument("--speed", default="balanced", choices=("fast", "balanced", "quality"),
@@ -73,6 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     outputs.add_argument("--alpha", type=float, default=0.5, help="opacity of the class colours in the overlay (default: 0.5)")
     outputs.add_argument("--max-frames", type=int, metavar="N", help="segment only the first N frames of each input")
     outputs.add_argument("--fps", type=float, metavar="F", help="frame rate of frame folders and globs (default: 25)")
+    outputs.add_argument("--font", metavar="PATH", help="a font file (.ttf/.otf/.ttc) for the legend's class names, "
+                         "tried before Noto Sans and the system's fonts (e.g. for Chinese, Japanese, Korean names)")
     existing = outputs.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="skip complete outputs, continue incomplete ones")
     existing.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -91,6 +100,17 @@ def _check_inputs(inputs: list[str], fps: float | None) -> None:
     for source in inputs:
         with open_frames(source, fps=fps):
             pass
+
+
+def _check_fonts(classes, font: str | None) -> None:
+    """Check --font, and warn (one line per name) about names no available font can draw."""
+    from openvidseg.viz.fonts import uncovered_names
+
+    for name, letters in uncovered_names(classes, font):
+        codes = ", ".join(f"U+{ord(c):04X}" for c in letters[:5])
+        print(f"openvidseg segment: warning: no font here draws {letters[:5]!r} ({codes}) of class {name!r}: the "
+              "legend shows boxes for them; pass --font PATH with a font that has them (e.g. Noto Sans CJK)",
+              file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
     set_threads(args.threads)
+    _check_fonts(classes, args.font)
     _check_inputs(args.inputs, args.fps)
     images = [s for s in args.inputs if Path(s).is_file() and Path(s).suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > 1:
@@ -130,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
                                precision=args.precision, size=args.size, memory_interval=args.memory_interval,
                                min_confidence=args.min_confidence, speed=args.speed,
                                keyframe_interval=args.keyframe_interval, batch_size=args.batch_size,
-                               compile=args.compile)
+                               compile=args.compile, allow_untrained=args.allow_untrained)
     settings = segmenter.settings()
     _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, {settings['precision']}, "
                f"speed {settings['speed']}, short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
@@ -142,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
                 summary = write_outputs(segmenter, frames, folder.path, masks=not args.no_masks,
                                         video=not args.no_video, alpha=args.alpha, max_frames=args.max_frames,
                                         resume=args.resume, overwrite=args.overwrite, show_progress=show_progress,
-                                        input_label=source)
+                                        input_label=source, font=args.font)
         except OpenVidSegError as err:
             print(f"openvidseg segment: error: {err}", file=sys.stderr)
             failures.append(err)
@@ -163,5 +184,6 @@ def _result_line(path, summary: dict) -> str:
     shares = ", ".join(f"{c['name']} {100 * c['pixel_share']:.1f}%" for c in present[:8])
     more = f" (+{len(present) - 8} more)" if len(present) > 8 else ""
     speed = f", {summary['frames_per_s']:.1f} frames/s" if summary.get("frames_per_s") else ""
-    return f"{path}: {summary['frames']} frames, {'complete' if summary['complete'] else 'incomplete'}{speed}; " \
+    frames = f"{summary['frames']} frame{'' if summary['frames'] == 1 else 's'}"
+    return f"{path}: {frames}, {'complete' if summary['complete'] else 'incomplete'}{speed}; " \
            f"present: {shares or 'nothing'}{more}"

@@ -19,18 +19,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in output_dir from its newest checkpoint (same as train.resume=true)")
     parser.add_argument("--overwrite", action="store_true", help="delete a run found in output_dir and start over")
-    parser.add_argument("--no-progress", action="store_true", help="print log lines instead of a progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="print log lines instead of a progress bar "
+                        "(the bar is shown only on a terminal)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.max_iters=1000")
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from openvidseg.clip.loading import CLIP_OPTION
     from openvidseg.config import load_config
     from openvidseg.engine.distributed import shutdown_distributed
     from openvidseg.engine.training import run_training
 
+    CLIP_OPTION.set("model.clip=")  # hints name the config key this command takes
     cfg = load_config(args.config, args.overrides)
     try:
-        run_training(cfg, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+        run_training(cfg, resume=args.resume, overwrite=args.overwrite,
+                     progress=not args.no_progress and sys.stderr.isatty())
     finally:
         shutdown_distributed()
     return 0

@@ -12,6 +12,7 @@ Sources, tried in this order:
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from pathlib import Path
 
 import torch
@@ -24,7 +25,16 @@ from openvidseg.errors import WeightsError, WeightsNotFoundError
 from openvidseg.hub import HUB_WEIGHT_FILES, download_snapshot, hub_weights_file, is_hub_id
 from openvidseg.weights import StateDict, build_with_weights, read_state_dict
 
-HOW_TO_PASS = "--clip /path/to/clip-vit-base-patch16 (a folder with config.json and model.safetensors, or an OpenAI .pt file)"
+# how the running command takes a CLIP path: `--clip PATH` (segment, the default) or `model.clip=PATH`
+# (train and eval, which set it); hints name the option the user can actually pass
+CLIP_OPTION: ContextVar[str] = ContextVar("clip_option", default="--clip ")
+
+
+def how_to_pass() -> str:
+    """'--clip /path/to/clip-vit-base-patch16 (a folder ...)', with the running command's option."""
+    return (f"{CLIP_OPTION.get()}/path/to/clip-vit-base-patch16 (a folder with config.json and model.safetensors, "
+            "or an OpenAI .pt file)")
+
 OPEN_CLIP_WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 DEFAULT_TOKENIZER_HUB_ID = "openai/clip-vit-base-patch32"  # every OpenAI CLIP shares this tokenizer
@@ -96,7 +106,7 @@ def _resolve(source: str, tokenizer: str | None, hidden_act: str | None) -> tupl
             return _from_directory(path.parent, tokenizer, hidden_act)
         return _from_file(path, tokenizer, hidden_act)
     if is_hub_id(source):
-        return _from_directory(download_snapshot(source, what="CLIP weights", how_to_pass=HOW_TO_PASS), tokenizer, hidden_act)
+        return _from_directory(download_snapshot(source, what="CLIP weights", how_to_pass=how_to_pass()), tokenizer, hidden_act)
     raise WeightsNotFoundError(
         f"CLIP weights '{source}' not found: it is not an existing file or directory, nor a hub id like "
         "'openai/clip-vit-base-patch16'"
@@ -144,12 +154,12 @@ def _tokenizer(explicit: str | None, folder: Path, source: str) -> PreTrainedTok
     """Explicit tokenizer, else tokenizer files in `folder`, else the hub's CLIP tokenizer (cached or online)."""
     if explicit is not None:
         where = Path(explicit).expanduser()
-        target = str(where) if where.is_dir() else str(download_snapshot(explicit, what="a CLIP tokenizer", how_to_pass=HOW_TO_PASS, weights=False))
+        target = str(where) if where.is_dir() else str(download_snapshot(explicit, what="a CLIP tokenizer", how_to_pass=how_to_pass(), weights=False))
         return AutoTokenizer.from_pretrained(target)
     if any((folder / f).is_file() for f in TOKENIZER_FILES):
         return AutoTokenizer.from_pretrained(str(folder))
     try:
-        return AutoTokenizer.from_pretrained(str(download_snapshot(DEFAULT_TOKENIZER_HUB_ID, what="a CLIP tokenizer", how_to_pass=HOW_TO_PASS, weights=False)))
+        return AutoTokenizer.from_pretrained(str(download_snapshot(DEFAULT_TOKENIZER_HUB_ID, what="a CLIP tokenizer", how_to_pass=how_to_pass(), weights=False)))
     except WeightsNotFoundError:
         raise WeightsNotFoundError(
             f"no tokenizer for {source}: put the CLIP tokenizer files (vocab.json and merges.txt, or "

@@ -1,6 +1,7 @@
 """Prompt templates are data: packaged text files, one template per line, `{}` marks the class name.
 
-Packaged sets: `imagenet80` (the 80 ImageNet prompt templates of the CLIP paper) and `single`
+Packaged sets: `imagenet80` (the 80 ImageNet prompt templates of the CLIP paper), `vild14` (the 14
+scene templates open-vocabulary detectors and CLIP-VIS average over) and `single`
 ("a photo of a {}."). Any path to a text file in the same format works too.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from openvidseg.errors import InputError
 
-PACKAGED = ("imagenet80", "single")
+PACKAGED = ("imagenet80", "single", "vild14")
 
 
 @lru_cache(maxsize=len(PACKAGED))

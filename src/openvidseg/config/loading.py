@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from openvidseg.config.schema import ExperimentConfig
+from openvidseg.config.validate import check_config
 from openvidseg.errors import ConfigError
 
 PRESET_SUFFIX = ".yaml"
@@ -25,12 +26,14 @@ def list_presets() -> list[str]:
 
 def load_config(preset: str | Path | None = None, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Build the typed config from a preset (packaged name or YAML path; may be None) and overrides
-    like `train.lr=1e-5` or `model.ref_offsets=[-6,-3]`."""
+    like `train.lr=1e-5` or `model.ref_offsets=[-6,-3]`; every value is checked (`check_config`)."""
     cfg = OmegaConf.structured(ExperimentConfig)
     if preset is not None:
         cfg = _merge(cfg, _preset_tree(str(preset), ()), f"preset '{preset}'")
     cfg = _merge(cfg, _parse_overrides(overrides), "command line")
-    return OmegaConf.to_object(cfg)
+    typed = OmegaConf.to_object(cfg)
+    check_config(typed)  # every value in range, before anything is built or written
+    return typed
 
 
 def config_to_yaml(cfg: ExperimentConfig) -> str:

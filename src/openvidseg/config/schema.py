@@ -34,6 +34,11 @@ class ModelConfig:
     finetune_clip: Optional[str] = None  # none | attention
     aux_weight: Optional[float] = None  # weight of the auxiliary closed-set head's loss
     temporal_smoothing: Optional[float] = None  # dense_clip: exponential smoothing of logits over frames
+    num_queries: Optional[int] = None  # instance models: object queries (the peers: 100)
+    clip_frames: Optional[int] = None  # instance models decoding clips jointly (OVFormer): frames per clip at inference
+    memory_frames: Optional[int] = None  # CLIP-VIS top-K-enhanced matching: frames of query memory (9)
+    top_k: Optional[int] = None  # CLIP-VIS top-K-enhanced matching: best-matched memory frames used (5)
+    num_points: Optional[int] = None  # instance models: mask points sampled per instance for the loss (12544)
 
 
 @dataclass
@@ -52,10 +57,24 @@ class SyntheticDataConfig:
 
 
 @dataclass
+class InstanceWorldConfig:
+    """How a `data.dataset: synthetic_instances` world is generated into data.root when it is absent (see
+    `openvidseg.data.synthetic_instances.InstanceWorldSpec`: coloured shapes named by attribute words, novel
+    classes held out of training)."""
+
+    train_videos: int = 24
+    val_videos: int = 8
+    num_frames: int = 12
+    size: List[int] = field(default_factory=lambda: [96, 128])  # (height, width)
+    tracks_per_video: List[int] = field(default_factory=lambda: [2, 4])  # (min, max)
+    seed: int = 0
+
+
+@dataclass
 class DataConfig:
     """Where the data is, how classes are split and named, and how clips are sampled and augmented."""
 
-    dataset: str = "vspw"  # vspw | cityscapes | synthetic
+    dataset: str = "vspw"  # vspw | cityscapes | synthetic; instance: see train_annotations below
     root: Optional[str] = None  # dataset folder (e.g. .../VSPW_480p)
     train_split: str = "train"
     val_split: str = "val"
@@ -74,6 +93,13 @@ class DataConfig:
     batch_size: int = 1  # clips per process and micro-batch (global batch = batch_size x accumulation x processes)
     num_workers: int = 2
     synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)  # dataset: synthetic only
+    # instance datasets (dataset: ytvis | lvvis | ovis | burst | coco | lvis | synthetic_instances): annotation
+    # files in any of those layouts (relative paths under data.root), frames found next to each file
+    train_annotations: Optional[str] = None
+    val_annotations: Optional[str] = None
+    num_frames: int = 2  # instance training clips: frames per clip (1 for image-level training)
+    frame_range: int = 20  # ... drawn within this many frames of the reference frame
+    instance_world: InstanceWorldConfig = field(default_factory=InstanceWorldConfig)  # synthetic_instances only
 
 
 @dataclass
@@ -88,6 +114,8 @@ class TrainConfig:
     warmup_ratio: float = 1e-6  # linear warm-up starts at lr * warmup_ratio
     poly_power: float = 0.9
     min_lr: float = 0.0  # the poly decay ends here (for every parameter group)
+    lr_steps: Optional[List[int]] = None  # step decay instead of poly: lr x lr_gamma at each of these steps
+    lr_gamma: float = 0.1
     accumulation: int = 4  # micro-batches per optimiser step (gradient accumulation)
     grad_clip: Optional[float] = None  # max gradient norm; null = no clipping
     precision: str = "fp32"  # fp32 | bf16 | fp16 (fp16 uses a gradient scaler, GPU only)

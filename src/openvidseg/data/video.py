@@ -11,6 +11,7 @@ raises `DataError` saying how many frames were decoded.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from openvidseg.data.frame_source import IMAGE_SUFFIXES, FrameSource, ImageFrames
-from openvidseg.errors import DataError
+from openvidseg.errors import DataError, InputError
 
 GLOB_CHARS = "*?["
 
@@ -169,8 +170,11 @@ def open_frames(source: str | Path | FrameSource, fps: float | None = None) -> F
 
     `fps` labels image sequences (they carry no rate); a video file's own rate wins. A `FrameSource`
     (e.g. a dataset video) is returned unchanged. Raises `DataError` for a missing path, a file that
-    is not a video, a video without frames, or a folder/glob without images.
+    is not a video, a video without frames, or a folder/glob without images, `InputError` for an `fps`
+    that is not above 0.
     """
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise InputError(f"frame rate {fps:g}: use a number of frames per second above 0, e.g. --fps 25")
     if isinstance(source, FrameSource):
         return source
     path = Path(source).expanduser()

@@ -25,9 +25,10 @@ from openvidseg.engine.precision import MixedPrecision
 
 
 class Trainer:
-    """Trains `model` (a VideoSegmenter, or one wrapped in DistributedDataParallel) on `batches` (collated
-    training items: "frames" (B, T, 3, H, W) uint8, "label" (B, H, W) int64, optional "random_frame"
-    (B, 3, H, W) uint8) against the vocabulary `class_names`, from step `start_iter` to `max_iters`.
+    """Trains `model` (an OpenVocabularyModel, or one wrapped in DistributedDataParallel) on `batches` (collated
+    training items, e.g. "frames" (B, T, 3, H, W) uint8 and "label" (B, H, W) int64 for semantic models; the
+    model's `batch_inputs` turns one into forward arguments) against the vocabulary `class_names`, from step
+    `start_iter` to `max_iters`.
 
     State the hooks read: `iter` (optimiser steps done), `max_iters`, `start_iter`, `last_losses`
     ({"loss", "loss_ce", ...}: means over the step's micro-batches and all processes), `last_lrs`
@@ -123,19 +124,14 @@ class Trainer:
             params = [p for group in self.optimizer.param_groups for p in group["params"]]
             self.last_grad_norm = float(torch.nn.utils.clip_grad_norm_(params, self.grad_clip))
         self.precision.step(self.optimizer)
+        self.module.trained_weights = "trained in this process"  # segmenting with it is no longer refused
         self.last_data_seconds = data_seconds
         self.last_step_seconds = time.perf_counter() - start
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """The model's outputs ("loss", "loss_ce", ...) on one collated micro-batch."""
-        frames = batch["frames"].to(self.device, non_blocking=True)
-        labels = batch["label"].to(self.device, non_blocking=True)
-        random_frame = batch.get("random_frame")
-        if random_frame is not None and self.module.uses_random_frame:
-            random_frame = random_frame.to(self.device, non_blocking=True)
-        else:
-            random_frame = None
-        return self.model(frames, self.class_names, random_frame, labels)
+        """The model's outputs ("loss", "loss_ce", ...) on one collated micro-batch (the model's `batch_inputs`
+        say which arguments the batch gives)."""
+        return self.model(class_names=self.class_names, **self.module.batch_inputs(batch, self.device))
 
     @staticmethod
     def reduce(totals: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -118,7 +118,7 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
 
     schedule = PolyWarmupSchedule(optimizer, max_iters=cfg.train.max_iters, power=cfg.train.poly_power,
                                   warmup_iters=cfg.train.warmup_iters, warmup_ratio=cfg.train.warmup_ratio,
-                                  min_lr=cfg.train.min_lr)
+                                  min_lr=cfg.train.min_lr, steps=cfg.train.lr_steps or (), gamma=cfg.train.lr_gamma)
     start, notes = 0, [f"config key {k} differs from the interrupted run's" for k in differences]
     if latest is not None:
         start, restore_notes = restore(latest, module=model, optimizer=optimizer, schedule=schedule,

@@ -2,8 +2,10 @@
 there (nothing, a complete output, an interrupted one to resume, or something else).
 
 Layout of `OUT/<name>/`: `masks/<frame index, 5 digits>.png`, `overlay.mp4`, `classes.json`, `summary.json`.
-`summary.json` is written when the output is started (with "complete": false) and again when it ends,
-so a folder holding one is recognisably an output of `segment`, finished or not.
+`summary.json` is written when the output is started (with "complete": false), every few seconds while
+it runs, and when it ends, so a folder holding one is recognisably an output of `segment`, finished or
+not. While a run goes on, a hidden `.space-reserve` file holds enough disk space to write the final
+summary even when the disk fills up (it is deleted just before that write).
 """
 from __future__ import annotations
 
@@ -18,23 +20,33 @@ from typing import Any
 from openvidseg.errors import DataError, InputError
 
 GLOB_CHARS = "*?["
+GENERIC_FOLDERS = ("origin", "frames", "images", "imgs", "jpegimages", "rgb")  # e.g. VSPW's <video>/origin/
 UNSAFE_CHARS = set('/\\:*?"<>|')
 MAX_NAME_LENGTH = 100
 MASKS, OVERLAY, CLASSES, SUMMARY = "masks", "overlay.mp4", "classes.json", "summary.json"
 PARTIAL = ".partial.png"  # masks are written under this suffix and renamed, so a mask file is always whole
+RESERVE = ".space-reserve"
 
 
 def input_name(source: str | Path) -> str:
     """A readable name for an input: a video's file name without suffix, a folder's name, or for a glob
-    the last folder before the pattern ('clips/a/*.png' -> 'a'; 'frame_*.png' -> 'frames')."""
+    the last folder before the pattern ('clips/a/*.png' -> 'a'; 'frame_*.png' -> 'frames'). A frame
+    folder with a generic name takes its parent's: VSPW's 'dog/origin' -> 'dog'."""
     path = Path(source).expanduser()
     if path.is_dir():
-        return path.resolve().name or "frames"
+        return _named_folder(path.resolve().parts) or "frames"
     if path.is_file():
         return path.stem or path.name
     fixed = list(itertools.takewhile(lambda part: not any(c in part for c in GLOB_CHARS), path.parts))
-    named = [p for p in fixed if p not in ("/", ".", "..")]
-    return named[-1] if named else "frames"
+    return _named_folder(fixed) or "frames"
+
+
+def _named_folder(parts: Sequence[str]) -> str | None:
+    """The last folder name of `parts` that is not a generic frame-folder name."""
+    named = [p for p in parts if p not in ("/", ".", "..")]
+    while len(named) > 1 and named[-1].casefold() in GENERIC_FOLDERS:
+        named.pop()
+    return named[-1] if named else None
 
 
 def safe_folder_name(name: str) -> str:
@@ -75,6 +87,7 @@ class OutputFolder:
         self.overlay = self.path / OVERLAY
         self.classes = self.path / CLASSES
         self.summary = self.path / SUMMARY
+        self.reserve = self.path / RESERVE
 
     def mask_path(self, index: int) -> Path:
         return self.masks / mask_name(index)
@@ -126,24 +139,47 @@ class OutputFolder:
                     file.unlink()
             if not any(self.masks.iterdir()):
                 self.masks.rmdir()
-        for file in (self.overlay, self.classes, self.summary):
+        for file in (self.overlay, self.classes, self.summary, self.reserve):
             file.unlink(missing_ok=True)
 
     def saved_frames(self) -> int:
-        """How many masks exist without a gap from frame 0 (where an interrupted run continues)."""
+        """How many masks exist without a gap from frame 0 (where an interrupted run continues). The last
+        ones are decoded: a mask left unreadable by a power loss is deleted and made again."""
+        from PIL import Image
+
         if not self.masks.is_dir():
             return 0
         names = {p.name for p in self.masks.iterdir()}
-        return next(i for i in itertools.count() if mask_name(i) not in names)
+        count = next(i for i in itertools.count() if mask_name(i) not in names)
+        for index in range(count - 1, max(-1, count - 3), -1):
+            try:
+                with Image.open(self.mask_path(index)) as image:
+                    image.load()
+                break
+            except (OSError, SyntaxError, ValueError):  # truncated, empty or garbled
+                self.mask_path(index).unlink()
+                count = index
+        return count
+
+    def reserve_space(self, nbytes: int) -> None:
+        """Hold `nbytes` of disk space in a hidden file (written out, not sparse), to be released by
+        `release_space` right before the final summary is written, so that it fits on a full disk."""
+        try:
+            with open(self.reserve, "wb") as file:
+                file.write(b"\0" * nbytes)
+        except BaseException:
+            self.release_space()
+            raise
+
+    def release_space(self) -> None:
+        self.reserve.unlink(missing_ok=True)
 
     def write_mask(self, index: int, labels, colors) -> None:
         """Save an (H, W) uint8 class map as masks/<index>.png, atomically (a mask file is never half-written)."""
         from openvidseg.viz import save_label_png
 
         final = self.mask_path(index)
-        partial = final.with_name(final.stem + PARTIAL)
-        save_label_png(labels, partial, colors)
-        os.replace(partial, final)
+        _write_atomically(final.with_name(final.stem + PARTIAL), final, lambda path: save_label_png(labels, path, colors))
 
     def read_mask(self, index: int, shape: tuple[int, int]):
         """A saved mask as an (H, W) uint8 array, checked against the frame size."""
@@ -157,6 +193,15 @@ class OutputFolder:
 
     def write_json(self, path: Path, data: dict[str, Any]) -> None:
         """Write JSON atomically (a reader never sees half a file)."""
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(partial, path)
+        text = json.dumps(data, indent=2) + "\n"
+        _write_atomically(path.with_name(path.name + ".partial"), path, lambda partial: partial.write_text(text))
+
+
+def _write_atomically(partial: Path, final: Path, write) -> None:
+    """`write(partial)`, then rename it to `final`; a failed write (e.g. a full disk) leaves no partial file."""
+    try:
+        write(partial)
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

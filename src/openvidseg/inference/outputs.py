@@ -1,8 +1,11 @@
 """Writing a segmented video's outputs, one frame at a time: mask PNGs, an overlay video, classes.json and
 summary.json (per-class statistics as running sums, plus the resolved settings).
 
-Interruptions: on Ctrl-C (KeyboardInterrupt) or a truncated/corrupt video, everything written is kept,
-the overlay is closed (it stays playable), and summary.json says "complete": false.
+Interruptions: on Ctrl-C or SIGTERM (KeyboardInterrupt), a truncated/corrupt video or a failed write (a
+full disk), everything written is kept, the overlay is closed (it stays playable), and summary.json says
+"complete": false with the frames done and the error. summary.json is also rewritten every few seconds
+while the run goes on, and the overlay is a fragmented MP4, so even a killed process (SIGKILL, power
+loss) leaves a playable overlay and a summary that is never ahead of the saved masks.
 
 Resuming (`resume=True`): a complete output made with the same settings is skipped; an incomplete one
 continues at the first frame whose mask is missing (frame r). Frames 0..r-1 are decoded again; their
@@ -17,6 +20,7 @@ model on background threads (inference/background.py); the outputs are the same 
 from __future__ import annotations
 
 import itertools
+import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,7 +30,7 @@ import numpy as np
 
 from openvidseg import __version__
 from openvidseg.data.frame_source import FrameSource
-from openvidseg.errors import DataError, InputError
+from openvidseg.errors import DataError, InputError, OutputWriteError, os_reason
 from openvidseg.inference.output_folder import OutputFolder
 from openvidseg.inference.segment import Segmenter
 from openvidseg.inference.statistics import ClassStatistics
@@ -34,6 +38,9 @@ from openvidseg.models.base import VideoSegmenter
 from openvidseg.vocabulary import NO_CLASS
 
 DEFAULT_FPS = 25.0  # for frame folders and globs, which carry no frame rate
+SUMMARY_INTERVAL_S = 2.0  # summary.json is rewritten this often while a run goes on
+UNFINISHED = "unfinished: still running, or stopped abruptly (run again with --resume to continue)"
+RESUME_HINT = "free some space or fix the folder, then run again with --resume to continue"
 NOT_COMPARED = ("device",)  # settings that may change between a run and its resumption
 
 
@@ -73,9 +80,9 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
                   video: bool = True, alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
                   overwrite: bool = False, show_progress: bool = False, input_label: str | None = None,
                   on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
-                  background_io: bool = True) -> dict[str, Any]:
+                  background_io: bool = True, font: str | Path | None = None) -> dict[str, Any]:
     """Segment `source` (its first `max_frames` frames, when given) into `out_dir` (see the module
-    docstring) and return the summary. A complete
+    docstring) and return the summary (`font`: a font file for the legend's names, tried first). A complete
     output skipped by `resume` returns its saved summary with "skipped": true. A truncated or corrupt
     video raises `DataError` after its decoded frames are written and the summary marked incomplete.
     on_frame(index, frame (H, W, 3) uint8, class map (H, W) uint8) is called after each frame is segmented
@@ -99,36 +106,50 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
     if start is None:
         return {**folder.read_summary(), "skipped": True}
     if start == 0:
-        folder.clear()
+        _write(folder.clear)
     if masks:
-        folder.masks.mkdir(parents=True, exist_ok=True)
+        _write(folder.masks.mkdir, 0o777, True, True)
     names, colors = segmenter.class_names, class_colors(segmenter.num_classes)
     fps = source.fps or DEFAULT_FPS
     stats = ClassStatistics(segmenter.num_classes)
     info = {"fps": fps, "width": source.width, "height": source.height, "declared_frames": source.num_frames}
     run = {"settings": settings, "openvidseg_version": __version__,
            "resumed_from": start if resume and start > 0 else None}
-    folder.write_json(folder.classes, classes_json(segmenter, colors))
+    _write(folder.write_json, folder.classes, classes_json(segmenter, colors))
 
     def summary(complete: bool, error: str | None, elapsed: float, predicted: int) -> dict[str, Any]:
         return {"input": input_label or source.name, "complete": complete, "error": error, "frames": stats.frames,
                 **info, **stats.to_json(names, colors, fps), **run, "elapsed_s": round(elapsed, 3),
                 "frames_per_s": round(predicted / elapsed, 3) if elapsed > 0 else None}
 
-    folder.write_json(folder.summary, summary(False, "started", 0.0, 0))
+    started, predicted = time.perf_counter(), 0
+    _write(folder.write_json, folder.summary, summary(False, UNFINISHED, 0.0, 0))
+    # room for the final summary (it grows a little: timings, counts), even when the disk fills up
+    _write(folder.reserve_space, 2 * folder.summary.stat().st_size + 65536)
     predictor = segmenter.predictor()
-    writer = VideoWriter(folder.overlay, fps, source.width, source.height) if video else None
     total = source.num_frames if max_frames is None else min(max_frames, source.num_frames or max_frames)
     progress = tqdm(total=total, desc=folder.path.name, unit="frame", disable=not show_progress)
-    started, predicted, complete, error = time.perf_counter(), 0, False, None
+    failure: BaseException | None = None
+    saved, writer = started, None
     frames = itertools.islice(source, max_frames)
     frames = Prefetch(frames) if background_io else frames
     background = OrderedWorker(enabled=background_io)
 
-    def write_overlay(frame, labels) -> None:
-        _write(writer.write, overlay_frame(frame, labels, names, colors, alpha))
+    def finish_frame(index: int, frame: np.ndarray, labels: np.ndarray, save_mask: bool) -> None:
+        """Write a frame's mask and overlay frame, then count it (on the writer thread when background_io)."""
+        nonlocal saved
+        if save_mask:
+            _write(folder.write_mask, index, labels, colors)
+        if writer is not None:
+            _write(writer.write, overlay_frame(frame, labels, names, colors, alpha, font))
+        stats.update(index, labels)  # a frame counts once its mask and overlay frame are written
+        if time.perf_counter() - saved > SUMMARY_INTERVAL_S:  # a true record even if the process is killed
+            _write(folder.write_json, folder.summary, summary(False, UNFINISHED, time.perf_counter() - started,
+                                                              predicted))
+            saved = time.perf_counter()
 
     try:
+        writer = VideoWriter(folder.overlay, fps, source.width, source.height) if video else None
         for index, frame, prediction in predict_frames(predictor, frames, start=start,
                                                        batch_size=segmenter.batch_size):
             if prediction is None:  # before the resume point: the saved mask
@@ -136,32 +157,46 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
             else:
                 labels = segmenter.class_map(prediction)
                 predicted += 1
-                if masks:
-                    background.submit(_write, folder.write_mask, index, labels, colors)
-            stats.update(index, labels)
-            if writer is not None:
-                background.submit(write_overlay, frame, labels)
+            background.submit(finish_frame, index, frame, labels, masks and prediction is not None)
             if on_frame is not None:
                 on_frame(index, frame, labels)
             progress.update()
         background.close()
-        complete, error = True, None
-    except DataError as err:  # truncated or corrupt input: what was written stays
-        error = str(err)
-        raise DataError(f"{err} ({stats.frames} frames written to {folder.path}, marked incomplete)") from None
-    except BaseException as err:  # Ctrl-C (KeyboardInterrupt) or a failure: keep what was written
-        error = "interrupted" if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
-        raise
-    finally:
-        background.close(raise_error=False)  # what was queued is written before the files are closed
-        if background_io:
-            frames.close()
-        progress.close()
-        if writer is not None:
+    except BaseException as err:  # Ctrl-C/SIGTERM, a bad input, a full disk: keep what was written, then re-raise
+        failure = err
+    background.close(raise_error=False)  # what was queued is written before the files are closed
+    if background_io:
+        frames.close()
+    progress.close()
+    if writer is not None:
+        try:
             writer.close()
-        final = summary(complete, error, time.perf_counter() - started, predicted)
+        except (OSError, OutputWriteError) as err:  # a full disk: the overlay is incomplete (--resume rebuilds it)
+            failure = failure or (err if isinstance(err, OutputWriteError) else
+                                  OutputWriteError(f"cannot write the overlay {folder.overlay}: {os_reason(err)}"))
+    folder.release_space()
+    final = summary(failure is None, _describe(failure), time.perf_counter() - started, predicted)
+    try:
         folder.write_json(folder.summary, final)
+    except OSError as err:
+        failure = failure or OutputWriteError(f"cannot write {folder.summary}: {os_reason(err)}")
+    if isinstance(failure, DataError):
+        hint = f"; {RESUME_HINT}" if isinstance(failure, OutputWriteError) else ""
+        raise type(failure)(f"{failure}{hint} ({stats.frames} frames written to {folder.path}, marked incomplete)") \
+            from None
+    if failure is not None:
+        raise failure
     return final
+
+
+def _describe(failure: BaseException | None) -> str | None:
+    """The `error` of a summary: None, 'interrupted', 'terminated (SIGTERM)' or the error's message."""
+    if failure is None:
+        return None
+    if isinstance(failure, KeyboardInterrupt):
+        signum = getattr(failure, "signum", None)
+        return f"terminated ({signal.Signals(signum).name})" if signum else "interrupted"
+    return str(failure) if isinstance(failure, DataError) else f"{type(failure).__name__}: {failure}"
 
 
 def _write(write, *args) -> None:
@@ -169,7 +204,8 @@ def _write(write, *args) -> None:
     try:
         write(*args)
     except OSError as err:
-        raise DataError(f"cannot write the outputs: {err}; check the free space and permissions of --out") from None
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        raise OutputWriteError(f"cannot write the outputs{where}: {os_reason(err)}") from None
 
 
 def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence[str], out_dir: str | Path, *,
@@ -179,11 +215,12 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                        background: bool = False, fps: float | None = None, masks: bool = True, video: bool = True,
                        alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
                        overwrite: bool = False, show_progress: bool = False, speed: str = "balanced",
-                       keyframe_interval: int | None = None, batch_size: int = 1) -> dict[str, Any]:
+                       keyframe_interval: int | None = None, batch_size: int = 1, allow_untrained: bool = False,
+                       font: str | Path | None = None) -> dict[str, Any]:
     """Segment one video (file, frame folder or glob) and write its outputs into `out_dir` itself:
     masks/NNNNN.png, overlay.mp4, classes.json, summary.json; returns the summary. Arguments as
-    `segment_video`, plus the outputs to write and what to do with an existing `out_dir` (see
-    `write_outputs`). The output folder and the input are checked before the model is loaded."""
+    `segment_video`, plus the outputs to write, the legend's `font` and what to do with an existing
+    `out_dir` (see `write_outputs`). The output folder and the input are checked before the model is loaded."""
     from openvidseg.data.video import open_frames
     from openvidseg.inference.segment import load_segmenter
 
@@ -192,7 +229,9 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
         segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
                                    precision=precision, size=size, memory_interval=memory_interval,
                                    min_confidence=min_confidence, background=background, speed=speed,
-                                   keyframe_interval=keyframe_interval, batch_size=batch_size)
+                                   keyframe_interval=keyframe_interval, batch_size=batch_size,
+                                   allow_untrained=allow_untrained)
         label = None if isinstance(source, FrameSource) else str(source)
         return write_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha, max_frames=max_frames,
-                             resume=resume, overwrite=overwrite, show_progress=show_progress, input_label=label)
+                             resume=resume, overwrite=overwrite, show_progress=show_progress, input_label=label,
+                             font=font)

@@ -28,10 +28,11 @@ from openvidseg.inference.predictor import FramePrediction, VideoPredictor
 from openvidseg.inference.profiles import DEFAULT_SPEED, get_profile
 from openvidseg.models.base import VideoSegmenter
 from openvidseg.runtime import resolve_device, resolve_dtype
-from openvidseg.vocabulary import NO_CLASS, build_vocabulary, check_class_names
+from openvidseg.vocabulary import NO_CLASS, build_vocabulary, check_class_names, check_prompt_lengths
 
 DEFAULT_MODEL = "dense_clip_vitb16"
 FALLBACK_SIZE = 480  # short side for models whose preset names none
+CHECKPOINT_HINT = "--checkpoint with its trained weights (a model.safetensors or a training run's folder)"
 
 
 def build_segment_model(model: str | None = None, checkpoint: str | Path | None = None, clip: str | None = None,
@@ -51,6 +52,9 @@ def build_segment_model(model: str | None = None, checkpoint: str | Path | None 
     else:
         name = model or DEFAULT_MODEL
     variant = get_variant(name)  # unknown names fail here, with close matches
+    if variant.task != "semantic":
+        raise InputError(f"model '{name}' does {variant.task} segmentation, not semantic: pick a semantic model "
+                         "(`openvidseg info` lists each model's task)")
     options: dict[str, Any] = {"clip": clip}
     if speed is not None and variant.family == "dense_clip":
         options.update(get_profile(speed).dense_clip_options(variant.options.get("window")))
@@ -70,6 +74,16 @@ def compile_model(model: VideoSegmenter) -> VideoSegmenter:
     for block in model.clip.model.vision_model.encoder.layers:
         block.compile()
     return model
+def refuse_untrained(model: VideoSegmenter) -> None:
+    """`InputError` for a model whose trainable head has no trained weights (see `has_untrained_head`)."""
+    from openvidseg.models.checkpoint import has_untrained_head
+
+    if has_untrained_head(model):
+        name = getattr(model, "variant_name", type(model).__name__)
+        raise InputError(f"model '{name}' has a trainable head without trained weights, so its masks would be random: "
+                         f"pass {CHECKPOINT_HINT}, use the training-free default (leave out --model, or --model "
+                         f"{DEFAULT_MODEL}), or pass --allow-untrained (allow_untrained=True) to run it anyway "
+                         "(benchmarks, tests)")
 
 
 def default_size(model: VideoSegmenter) -> int:
@@ -98,14 +112,21 @@ class Segmenter:
     keyframe_interval: run the model on every Nth frame and carry class maps along the motion in
     between (None = the profile's; 1 = every frame); batch_size: frames per model call (per-frame models);
     compile: `torch.compile` the CLIP image encoder's blocks (see `compile_model`; the model is changed in place).
+    A model whose trainable head has no trained weights is refused unless `allow_untrained` (its masks
+    would be random); class names too long for CLIP's text encoder are refused.
     """
 
     def __init__(self, model: VideoSegmenter, class_names: Sequence[str], *, device: str | torch.device | None = None,
                  precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
                  min_confidence: float = 0.0, checkpoint: str | Path | None = None, speed: str = DEFAULT_SPEED,
-                 keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False):
-        self.model = compile_model(model) if compile else model
+                 keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False,
+                 allow_untrained: bool = False):
         self.class_names = check_class_names(class_names)
+        if not allow_untrained:
+            refuse_untrained(model)
+        self.model = compile_model(model) if compile else model
+        check_prompt_lengths(self.class_names, self.templates(), model.clip.tokenizer,
+                             model.clip.model.config.text_config.max_position_embeddings)
         own = getattr(model, "short_side", None)
         if size is not None and isinstance(own, int) and own != size:
             raise InputError(f"this model resizes frames to a short side of {own} itself; build it with "
@@ -132,6 +153,13 @@ class Segmenter:
         self.memory_interval = memory_interval
         self.min_confidence = min_confidence
         self.checkpoint = str(Path(checkpoint).expanduser().resolve()) if checkpoint is not None else None
+
+    def templates(self) -> tuple[str, ...]:
+        """The prompt templates the model puts class names in."""
+        from openvidseg.clip import load_templates
+
+        templates = self.model.templates
+        return load_templates(templates) if isinstance(templates, str) else tuple(templates)
 
     @property
     def num_classes(self) -> int:
@@ -185,10 +213,12 @@ def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter 
                    checkpoint: str | Path | None = None, clip: str | None = None, device: str | None = None,
                    precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
                    min_confidence: float = 0.0, background: bool = False, speed: str = DEFAULT_SPEED,
-                   keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False) -> Segmenter:
+                   keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False,
+                   allow_untrained: bool = False) -> Segmenter:
     """Check the vocabulary (a comma-separated string or a list of names; `background` appends the
-    catch-all class), then load the model and return a `Segmenter`. speed: a profile (see the module
-    docstring); a model instance keeps its own windows, only the profile's frame reuse applies."""
+    catch-all class), then load the model and return a `Segmenter` (`allow_untrained`: see `Segmenter`).
+    speed: a profile (see the module docstring); a model instance keeps its own windows, only the
+    profile's frame reuse applies."""
     names = build_vocabulary(classes, background=background)
     get_profile(speed)  # an unknown profile fails before the model loads
     if isinstance(model, VideoSegmenter):
@@ -199,7 +229,8 @@ def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter 
         built = build_segment_model(model, checkpoint, clip, size, speed)
     return Segmenter(built, names, device=device, precision=precision, size=size, memory_interval=memory_interval,
                      min_confidence=min_confidence, checkpoint=checkpoint, speed=speed,
-                     keyframe_interval=keyframe_interval, batch_size=batch_size, compile=compile)
+                     keyframe_interval=keyframe_interval, batch_size=batch_size, compile=compile,
+                     allow_untrained=allow_untrained)
 
 
 def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str], *,
@@ -207,18 +238,21 @@ def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str]
                   clip: str | None = None, device: str | None = None, precision: str = "fp32",
                   size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
                   background: bool = False, fps: float | None = None, speed: str = DEFAULT_SPEED,
-                  keyframe_interval: int | None = None, batch_size: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+                  keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False,
+                  allow_untrained: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     """Segment a video file, frame folder or glob: yields (frame index, (H, W) uint8 class map) lazily,
     class index i = classes[i] (with "background" last when `background`), 255 = no class. The model
     and vocabulary are checked and loaded at the call; frames are decoded and segmented one at a time
     as the iterator is consumed. To segment many videos with one model, pass a loaded model instance
-    (e.g. from `create_model`), or use a `Segmenter` (`load_segmenter`) and its `segment`."""
+    (e.g. from `create_model`), or use a `Segmenter` (`load_segmenter`) and its `segment`. A trainable
+    model without trained weights is refused unless `allow_untrained=True` (see `Segmenter`)."""
     from openvidseg.data.video import open_frames
 
     segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
                                precision=precision, size=size, memory_interval=memory_interval,
                                min_confidence=min_confidence, background=background, speed=speed,
-                               keyframe_interval=keyframe_interval, batch_size=batch_size, compile=compile)
+                               keyframe_interval=keyframe_interval, batch_size=batch_size, compile=compile,
+                               allow_untrained=allow_untrained)
     frames = open_frames(source, fps=fps)
     return _stream(segmenter, frames)
 

@@ -1,5 +1,6 @@
-"""The interface every model family shares, so trainers, evaluators and the streaming predictor work
-with any of them:
+"""What the model families share. `OpenVocabularyModel` (every task: a CLIP, prompt templates, the text
+classifier, parameter groups, how a training batch becomes forward arguments); `VideoSegmenter`, the
+semantic interface, so trainers, evaluators and the streaming predictor work with any semantic model:
 
 - `encode_frames(images)`: everything computed from one frame alone (cached per frame when streaming);
 - `random_context(features)`: what a long-range frame contributes (cached while it stays the memory);
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -30,24 +32,29 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Te
 @dataclass
 class FrameFeatures:
     """Per-frame features. clip: (B, D, h, w) dense CLIP embeddings; levels: L x (B, C, h', w')
-    projected appearance features (empty for models without a backbone)."""
+    projected appearance features (empty for models without a backbone); pooled: (B, D) CLIP image
+    embeddings (models that use them, else None)."""
 
     clip: torch.Tensor
     levels: tuple[torch.Tensor, ...] = ()
+    pooled: torch.Tensor | None = None
 
     def __getitem__(self, index) -> FrameFeatures:
         """Select frames along the batch axis (an int keeps a batch axis of 1)."""
         index = slice(index, index + 1) if isinstance(index, int) else index
-        return FrameFeatures(self.clip[index], tuple(level[index] for level in self.levels))
+        pooled = self.pooled[index] if self.pooled is not None else None
+        return FrameFeatures(self.clip[index], tuple(level[index] for level in self.levels), pooled)
 
     @staticmethod
     def cat(items: Sequence[FrameFeatures]) -> FrameFeatures:
         """Concatenate along the batch axis."""
         levels = tuple(torch.cat(group) for group in zip(*(f.levels for f in items))) if items[0].levels else ()
-        return FrameFeatures(torch.cat([f.clip for f in items]), levels)
+        pooled = torch.cat([f.pooled for f in items]) if items[0].pooled is not None else None
+        return FrameFeatures(torch.cat([f.clip for f in items]), levels, pooled)
 
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in (self.clip, *self.levels))
+        extra = () if self.pooled is None else (self.pooled,)
+        return sum(t.numel() * t.element_size() for t in (self.clip, *self.levels, *extra))
 
 
 @dataclass
@@ -59,13 +66,12 @@ class SegmentationOutput:
     aux_logits: torch.Tensor | None = None
 
 
-class VideoSegmenter(nn.Module):
-    """Base class of the model families. Subclasses implement `encode_frames` and `decode`; temporal
-    models set `ref_offsets` (e.g. (-9, -6, -3)) and `uses_random_frame`."""
+class OpenVocabularyModel(nn.Module):
+    """Base class of every model family (semantic, instance, audio-visual): a CLIP (`clip`, its text side
+    classifies), prompt `templates`, and `ref_offsets` (reference frames a training clip holds, relative to
+    its target; empty for models that take whole clips)."""
 
     ref_offsets: tuple[int, ...] = ()
-    uses_random_frame: bool = False
-    temporal_smoothing: float = 0.0  # default for the streaming predictor's logit smoothing
     # attribute prefixes of modules trained at the backbone learning rate (the rest is "head")
     backbone_prefixes: tuple[str, ...] = ("clip.", "backbone.")
 
@@ -81,6 +87,33 @@ class VideoSegmenter(nn.Module):
     def text_embeddings(self, class_names: Sequence[str]) -> torch.Tensor:
         """(K, P, D) L2-normalised text classifier of the vocabulary (cached by the CLIP wrapper)."""
         return self.clip.text_classifier(class_names, self.templates).float()
+
+    def batch_inputs(self, batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+        """The keyword arguments of `forward` (besides `class_names`) for one collated training batch."""
+        raise NotImplementedError
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Trainable parameters split into "backbone" (CLIP, appearance backbone) and "head" (the rest)."""
+        groups: dict[str, list[nn.Parameter]] = {"backbone": [], "head": []}
+        for name, param in self.named_parameters():
+            if param.requires_grad:
+                groups["backbone" if name.startswith(self.backbone_prefixes) else "head"].append(param)
+        return groups
+
+
+class VideoSegmenter(OpenVocabularyModel):
+    """Base class of the semantic model families. Subclasses implement `encode_frames` and `decode`; temporal
+    models set `ref_offsets` (e.g. (-9, -6, -3)) and `uses_random_frame`."""
+
+    uses_random_frame: bool = False
+    temporal_smoothing: float = 0.0  # default for the streaming predictor's logit smoothing
+
+    def batch_inputs(self, batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+        """"frames" (B, T, 3, H, W), "label" (B, H, W) and, for models that use it, "random_frame" (B, 3, H, W)."""
+        random_frame = batch.get("random_frame") if self.uses_random_frame else None
+        return {"frames": batch["frames"].to(device, non_blocking=True),
+                "labels": batch["label"].to(device, non_blocking=True),
+                "random_frame": None if random_frame is None else random_frame.to(device, non_blocking=True)}
 
     def encode_frames(self, images: torch.Tensor) -> FrameFeatures:
         """(N, 3, H, W) RGB 0..255 (uint8 or float) -> per-frame features."""
@@ -142,11 +175,3 @@ class VideoSegmenter(nn.Module):
             total = total + aux_weight * losses["loss_aux"]
         losses["loss"] = total
         return losses
-
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        """Trainable parameters split into "backbone" (CLIP, appearance backbone) and "head" (the rest)."""
-        groups: dict[str, list[nn.Parameter]] = {"backbone": [], "head": []}
-        for name, param in self.named_parameters():
-            if param.requires_grad:
-                groups["backbone" if name.startswith(self.backbone_prefixes) else "head"].append(param)
-        return groups

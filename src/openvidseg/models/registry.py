@@ -18,9 +18,13 @@ from typing import Any
 from openvidseg.errors import InputError
 
 
+TASKS = ("semantic", "instance", "audio-visual")
+
+
 @dataclass(frozen=True)
 class ModelVariant:
-    """A named model: its family's builder, its default CLIP, its default config preset and options."""
+    """A named model: its family's builder, its default CLIP, its default config preset and options, and the task
+    it does (the `--task` of segment / eval / score / demo)."""
 
     name: str
     family: str
@@ -28,6 +32,11 @@ class ModelVariant:
     preset: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    task: str = "semantic"
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"model '{self.name}' names unknown task '{self.task}' (use one of {', '.join(TASKS)})")
 
 
 # family -> "module:function" building it; the function takes `clip` and keyword options
@@ -103,11 +112,16 @@ def resolve_options(name: str, overrides: Mapping[str, Any]) -> tuple[ModelVaria
 
 def create_model(name: str, **overrides: Any):
     """Build the registered model `name`; keyword overrides replace the variant's default options.
-    The model records `variant_name` and `build_options` so a checkpoint can rebuild it."""
+    The model records `variant_name` and `build_options` so a checkpoint can rebuild it, and
+    `trained_weights` = None (its trainable parts, if any, are random until weights are loaded)."""
     variant, options = resolve_options(name, overrides)
-    model = family_builder(variant.family)(**options)
+    try:
+        model = family_builder(variant.family)(**options)
+    except ValueError as err:  # an option value the family cannot build (e.g. aggregation='bogus')
+        raise InputError(f"model '{name}' cannot be built with these options: {err}") from None
     model.variant_name = name
     model.build_options = options
+    model.trained_weights = None
     return model
 
 

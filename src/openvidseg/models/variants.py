@@ -6,6 +6,8 @@ from openvidseg.models.registry import ModelVariant, register_family, register_m
 register_family("ov2vss", "openvidseg.models.ov2vss.model:build_ov2vss")
 register_family("frame", "openvidseg.models.ov2vss.model:build_frame_model")
 register_family("dense_clip", "openvidseg.models.dense_clip:build_dense_clip")
+register_family("clip_vis", "openvidseg.models.instance.model:build_clip_vis")
+register_family("ovformer", "openvidseg.models.instance.model:build_ovformer")
 
 VITB16 = "openai/clip-vit-base-patch16"
 VITL14 = "openai/clip-vit-large-patch14"
@@ -14,6 +16,9 @@ TINY_CLIP = "random:tiny"
 TINY_HEAD = dict(clip_image_size=128, hidden_dim=32, cost_dim=16, guidance_dim=16, decoder_dims=(16, 8),
                  decoder_guidance_dims=(8, 4), pool_ratios=(2, 4), num_regions=8, attention_heads=2,
                  text_heads=2, aggregation_heads=2)
+# tiny instance models: a 32-wide Mask2Former stack with 10 queries on the tiny random CLIP
+TINY_INSTANCE = dict(hidden_dim=32, mask_dim=32, num_queries=10, encoder_layers=2, decoder_layers=3, heads=2,
+                     encoder_ffn_dim=64, decoder_ffn_dim=64, alignment_heads=2, num_points=1024)
 
 for variant in (
     ModelVariant("ov2vss_vitb16", "ov2vss", VITB16, "ov2vss_vitb16_vspw",
@@ -37,5 +42,14 @@ for variant in (
                  {k: v for k, v in TINY_HEAD.items() if k not in ("num_regions", "text_heads")}, "Tiny per-frame baseline"),
     ModelVariant("dense_clip_tiny", "dense_clip", TINY_CLIP, "dense_clip_tiny_synthetic",
                  {"short_side": 96, "window": 64, "stride": 32}, "Tiny training-free dense CLIP for tests"),
+    ModelVariant("clip_vis_vitb16", "clip_vis", VITB16, "clip_vis_vitb16_lvis", task="instance",
+                 description="CLIP-VIS on a frozen CLIP ViT-B/16 (simple feature pyramid, Mask2Former pixel and query "
+                             "decoders, class-agnostic heads, mask-pooled CLIP classes, top-K-enhanced matching)"),
+    ModelVariant("ovformer_vitb16", "ovformer", VITB16, "ovformer_vitb16_lvis", task="instance",
+                 description="OVFormer on a frozen CLIP ViT-B/16 (unified embedding alignment, semi-online 5-frame clips)"),
+    ModelVariant("clip_vis_tiny", "clip_vis", TINY_CLIP, "clip_vis_tiny_synthetic", TINY_INSTANCE,
+                 "Tiny random CLIP-VIS for tests", task="instance"),
+    ModelVariant("ovformer_tiny", "ovformer", TINY_CLIP, "ovformer_tiny_synthetic", TINY_INSTANCE,
+                 "Tiny random OVFormer for tests", task="instance"),
 ):
     register_model(variant)
