@@ -133,3 +133,4 @@ def test_after_sigkill_the_overlay_plays_and_resume_completes_a_true_record(long
     resumed = check_output(out, 240, 64, 96, 25.0, CLASSES)
     assert resumed["complete"] and resumed["resumed_from"] == masks
     assert len(read_masks(out)) == resumed["frames"] == len(decode(out / "overlay.mp4")[0]) == 240
+    assert not list(out.rglob("*.partial"))  # a mask write cut short by the kill is removed on resume

@@ -24,7 +24,9 @@ GENERIC_FOLDERS = ("origin", "frames", "images", "imgs", "jpegimages", "rgb")  #
 UNSAFE_CHARS = set('/\\:*?"<>|')
 MAX_NAME_LENGTH = 100
 MASKS, OVERLAY, CLASSES, SUMMARY = "masks", "overlay.mp4", "classes.json", "summary.json"
-PARTIAL = ".partial.png"  # masks are written under this suffix and renamed, so a mask file is always whole
+# masks are written under this suffix and renamed, so a mask file is always whole; the name does not end in
+# .png, so one left by a killed process is never taken for a mask (and resuming removes it)
+PARTIAL = ".partial"
 RESERVE = ".space-reserve"
 
 
@@ -149,6 +151,8 @@ class OutputFolder:
 
         if not self.masks.is_dir():
             return 0
+        for leftover in self.masks.glob(f"*{PARTIAL}"):  # a write cut short by a killed process
+            leftover.unlink()
         names = {p.name for p in self.masks.iterdir()}
         count = next(i for i in itertools.count() if mask_name(i) not in names)
         for index in range(count - 1, max(-1, count - 3), -1):
@@ -179,7 +183,7 @@ class OutputFolder:
         from openvidseg.viz import save_label_png
 
         final = self.mask_path(index)
-        _write_atomically(final.with_name(final.stem + PARTIAL), final, lambda path: save_label_png(labels, path, colors))
+        _write_atomically(final.with_name(final.name + PARTIAL), final, lambda path: save_label_png(labels, path, colors))
 
     def read_mask(self, index: int, shape: tuple[int, int]):
         """A saved mask as an (H, W) uint8 array, checked against the frame size."""

@@ -17,7 +17,7 @@ def save_label_png(labels: np.ndarray, path: str | Path, colors: np.ndarray) -> 
     shown in the class's colour."""
     image = Image.fromarray(np.asarray(labels, dtype=np.uint8), mode="P")
     image.putpalette(png_palette(colors))
-    image.save(path, optimize=False)
+    image.save(path, format="PNG", optimize=False)
 
 
 def blend(frame: np.ndarray, labels: np.ndarray, colors: np.ndarray, alpha: float = 0.5) -> np.ndarray:
