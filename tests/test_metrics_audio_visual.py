@@ -3,6 +3,8 @@ it, against hand-computed cases and independent implementations; mIoU over the 7
 novel / harmonic means at 224 x 224; `score_audio_visual` on prediction PNGs."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -187,3 +189,25 @@ def test_reference_mode_drops_classes_the_metadata_does_not_list(tmp_path):
     assert exact.per_class["airplane"] == 100.0 and 90.0 < reference.per_class["airplane"] < 100.0
     assert reference.fscore_mode == "reference"
     assert load_split("ov_avss", AVSBENCH_CLASSES).name == reference.split_def
+
+
+def test_score_command(tmp_path, capsys):
+    from openvidseg.cli import main
+
+    videos = write_tiny_avsbench(tmp_path / "avs")
+    for video in videos:
+        (tmp_path / "pred" / video.uid).mkdir(parents=True)
+        for k in video.labelled_frames:
+            write_colour_mask(tmp_path / "pred" / video.uid / f"{k}.png", read_colour_mask(video.mask_path(k), 71))
+    args = ["score", "--task", "audio-visual", "--pred", str(tmp_path / "pred"), "--data", str(tmp_path / "avs")]
+    assert main([*args, "--out", str(tmp_path / "m.json"), "--report", str(tmp_path / "report")]) == 0
+    data = json.loads((tmp_path / "m.json").read_text())
+    assert data["task"] == "audio-visual" and data["mIoU"] == 100.0 and data["F"] == 100.0 and data["split"] == "test"
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "| mIoU novel | 100.00 |" in report and "exact definition" in report
+    assert (tmp_path / "report" / "per_class_iou.png").is_file()
+    assert main([*args, "--split", "val", "--reference-metrics", "--out", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["F_mode"] == "reference"
+    assert main([*args, "--protocol", "unseen"]) == 2
+    assert "--protocol is for --task semantic, not --task audio-visual" in capsys.readouterr().err
+    assert main(["score", "--task", "semantic", "--pred", "x", "--data", "y", "--reference-metrics"]) == 2
