@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-KINDS = ("vspw", "cityscapes", "ytvis", "burst", "coco")  # = openvidseg.data.check.KINDS (not imported: --help stays fast)
+KINDS = ("vspw", "cityscapes", "avsbench", "ytvis", "burst", "coco")  # = openvidseg.data.check.KINDS (not imported: --help stays fast)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check = sub.add_parser("check", help="walk a dataset and report its content and every problem",
                            description="Walk a dataset; report videos, frames, classes present (with pixel "
                                        "counts) and every problem with file names. Exit 0 only when clean.")
-    check.add_argument("root", help="dataset folder (VSPW_480p, or the folder holding gtFine/ and leftImg8bit_sequence/), "
+    check.add_argument("root", help="dataset folder (VSPW_480p, the folder holding gtFine/ and leftImg8bit_sequence/, "
+                                    "or AVSBench_semantic), "
                                     "or an instance annotation file (YouTube-VIS / OVIS / LV-VIS, BURST, COCO / LVIS JSON)")
     check.add_argument("--kind", choices=KINDS, default=None,
                        help="dataset layout (default: detected from an annotation file's keys for a .json ROOT, "

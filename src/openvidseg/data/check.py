@@ -7,6 +7,7 @@ frames of one video with different sizes, and mask ids that are neither 0..N nor
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from openvidseg.data.io import id_counts, invalid_ids, read_image, read_mask, va
 from openvidseg.data.vspw_layout import FRAME_DIR, FRAME_SUFFIXES, MASK_DIR, check_root, dataset_classes
 from openvidseg.errors import DataError
 
-KINDS = ("vspw", "cityscapes", "ytvis", "burst", "coco")  # the last three: instance annotation files
+KINDS = ("vspw", "cityscapes", "avsbench", "ytvis", "burst", "coco")  # the last three: instance annotation files
 VSPW_SPLITS = ("train", "val", "test")
 
 
@@ -99,16 +100,26 @@ def _check_video(root: Path, name: str, valid: np.ndarray, masks_expected: bool,
             _check_mask(masks[stem], frames[stem], size, valid, report)
 
 
-def _check_mask(path: Path, frame_path: Path, frame_size: tuple[int, int] | None, valid: np.ndarray,
-                report: DataReport, lut: np.ndarray | None = None) -> None:
+def read_checked_mask(path: Path, frame_path: Path, frame_size: tuple[int, int] | None, report: DataReport,
+                      reader: Callable[[Path], np.ndarray] = read_mask) -> np.ndarray | None:
+    """The mask at `path` read by `reader` (None when unreadable), its problems (unreadable, not its frame's
+    size) recorded in `report`."""
     try:
-        mask = read_mask(path)
+        mask = reader(path)
     except DataError as err:
         report.problems.append(str(err))
-        return
+        return None
     if frame_size is not None and mask.shape != frame_size:
         report.problems.append(f"size mismatch: mask {path} is {mask.shape[1]}x{mask.shape[0]} but its frame "
                                f"{frame_path} is {frame_size[1]}x{frame_size[0]}")
+    return mask
+
+
+def _check_mask(path: Path, frame_path: Path, frame_size: tuple[int, int] | None, valid: np.ndarray,
+                report: DataReport, lut: np.ndarray | None = None) -> None:
+    mask = read_checked_mask(path, frame_path, frame_size, report)
+    if mask is None:
+        return
     counts = id_counts(mask)
     bad = invalid_ids(counts, valid)
     if bad:
@@ -189,7 +200,7 @@ def check_cityscapes(root: str | Path, splits: list[str] | None = None, quick: b
 
 def check_dataset(root: str | Path, kind: str | None = "vspw", splits: list[str] | None = None, quick: bool = False,
                   image_root: str | Path | None = None) -> DataReport:
-    """Check a dataset of `kind` (vspw | cityscapes | ytvis | burst | coco; None: an instance layout when
+    """Check a dataset of `kind` (vspw | cityscapes | avsbench | ytvis | burst | coco; None: an instance layout when
     `root` is a .json file, else vspw). For instance kinds `root` is the annotation file and `image_root`
     its frame folder (default: found next to it). quick: read frame headers only (masks are always read)."""
     if kind is None:
@@ -202,6 +213,10 @@ def check_dataset(root: str | Path, kind: str | None = "vspw", splits: list[str]
         return check_instances(root, None if kind == "instance" else kind, image_root, quick)
     if image_root is not None:
         raise DataError("--images is for instance annotation files (ytvis, burst, coco)")
+    if kind == "avsbench":
+        from openvidseg.data.avsbench_check import check_avsbench
+
+        return check_avsbench(root, splits, quick)
     if kind == "vspw":
         return check_vspw(root, splits, quick)
     if kind == "cityscapes":

@@ -38,12 +38,29 @@ CITYSCAPES_LABEL_TO_TRAIN_ID: dict[int, int] = {
     27: 14, 28: 15, 31: 16, 32: 17, 33: 18,
 }
 
+# AVSBench-semantic (its label2idx.json): id 0 = background (a scored class), ids 1..70 = these, in order
+AVSBENCH_BACKGROUND = "background"
+AVSBENCH_CLASSES: tuple[str, ...] = (
+    "accordion", "airplane", "axe", "baby", "bassoon", "bell", "bird", "boat", "boy", "bus", "car", "cat", "cello",
+    "clarinet", "clipper", "clock", "dog", "donkey", "drum", "duck", "elephant", "emergency-car", "erhu", "flute",
+    "frying-food", "girl", "goose", "guitar", "gun", "guzheng", "hair-dryer", "handpan", "harmonica", "harp",
+    "helicopter", "hen", "horse", "keyboard", "leopard", "lion", "man", "marimba", "missile-rocket", "motorcycle",
+    "mower", "parrot", "piano", "pig", "pipa", "saw", "saxophone", "sheep", "sitar", "sorna", "squirrel", "tabla",
+    "tank", "tiger", "tractor", "train", "trombone", "truck", "trumpet", "tuba", "ukulele", "utv", "vacuum-cleaner",
+    "violin", "wolf", "woman",
+)
+# OV-AVSS's split of AVSBench-semantic (the released evaluation): these 30 ids are novel, the other 40 base
+OV_AVSS_NOVEL_IDS: tuple[int, ...] = (
+    1, 3, 5, 13, 14, 15, 22, 23, 24, 25, 30, 32, 33, 34, 39, 42, 45, 49, 50, 51, 53, 54, 56, 57, 61, 64, 65, 66, 68, 69,
+)
+
 CLASS_NAME_FORMS = ("clean", "raw")
 
 
 def clean_class_name(raw: str) -> str:
-    """'handrail_or_fence' -> 'handrail or fence', 'Playground_slide' -> 'playground slide'."""
-    return " ".join(raw.replace("_or_", " or ").replace("_", " ").split()).lower()
+    """'handrail_or_fence' -> 'handrail or fence', 'Playground_slide' -> 'playground slide', 'hair-dryer' ->
+    'hair dryer'."""
+    return " ".join(raw.replace("_or_", " or ").replace("_", " ").replace("-", " ").split()).lower()
 
 
 def class_names_in_form(raw_names: tuple[str, ...], form: str) -> tuple[str, ...]:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from openvidseg.data.classes import IGNORE_INDEX, OV2VSS_NUM_SEEN, VSPW_CLASSES, class_names_in_form, clean_class_name
+from openvidseg.data.classes import (
+    AVSBENCH_CLASSES, IGNORE_INDEX, OV2VSS_NUM_SEEN, OV_AVSS_NOVEL_IDS, VSPW_CLASSES, class_names_in_form, clean_class_name,
+)
 from openvidseg.errors import ConfigError
 
 PROTOCOLS = ("gzsl", "seen", "unseen")
@@ -114,6 +116,20 @@ def ov2vss_split() -> ClassSplit:
                       tuple(i for i in ids if i > OV2VSS_NUM_SEEN))
 
 
+def ov_avss_split() -> ClassSplit:
+    """OV-AVSS's split of AVSBench-semantic's 70 classes: 40 base (seen) and 30 novel (unseen) classes."""
+    ids = range(1, len(AVSBENCH_CLASSES) + 1)
+    return ClassSplit("ov_avss", AVSBENCH_CLASSES, tuple(i for i in ids if i not in OV_AVSS_NOVEL_IDS),
+                      tuple(i for i in ids if i in OV_AVSS_NOVEL_IDS))
+
+
+# named splits: name -> (the classes they are defined over, those classes in words, the split's builder)
+NAMED_SPLITS = {
+    "ov2vss": (VSPW_CLASSES, "VSPW's 124", ov2vss_split),
+    "ov_avss": (AVSBENCH_CLASSES, "AVSBench-semantic's 70", ov_avss_split),
+}
+
+
 def all_seen_split(class_names: tuple[str, ...], name: str = "all") -> ClassSplit:
     """Every class seen (closed-set training and evaluation, e.g. Cityscapes' 19 classes)."""
     return ClassSplit(name, tuple(class_names), tuple(range(1, len(class_names) + 1)), ())
@@ -137,16 +153,19 @@ def split_from_seen_names(seen_names: list[str], class_names: tuple[str, ...], n
 
 
 def load_split(spec: str, class_names: tuple[str, ...] = VSPW_CLASSES) -> ClassSplit:
-    """'ov2vss' (VSPW only), 'all', or the path of a JSON file holding a list of seen class names."""
-    if spec == "ov2vss":
-        if tuple(class_names) != VSPW_CLASSES:
-            raise ConfigError("split 'ov2vss' is defined for VSPW's 124 classes only; use 'all' or a JSON split")
-        return ov2vss_split()
+    """'ov2vss' (VSPW only), 'ov_avss' (AVSBench only), 'all', or the path of a JSON file holding a list of
+    seen class names."""
+    if spec in NAMED_SPLITS:
+        classes, described, build = NAMED_SPLITS[spec]
+        if tuple(class_names) != classes:
+            raise ConfigError(f"split '{spec}' is defined for {described} classes only; use 'all' or a JSON split")
+        return build()
     if spec == "all":
         return all_seen_split(class_names)
     path = Path(spec)
     if not path.is_file():
-        raise ConfigError(f"unknown split '{spec}': use 'ov2vss', 'all', or the path of a JSON list of seen class names")
+        raise ConfigError(f"unknown split '{spec}': use {', '.join(repr(n) for n in NAMED_SPLITS)}, 'all', or the "
+                          "path of a JSON list of seen class names")
     try:
         seen = json.loads(path.read_text())
     except json.JSONDecodeError as err:

@@ -82,12 +82,14 @@ class _MovingObject:
             self.vx, self.x = -self.vx, float(np.clip(self.x, 0, self.size[1] - 1))
 
 
-def _draw_video(styles: Sequence[ClassStyle], num_frames: int, size: tuple[int, int], rng: np.random.Generator,
-                objects_per_video: tuple[int, int], others_prob: float):
-    """Yield (image (H, W, 3) uint8, label (H, W) uint8) for each frame of one video."""
+def draw_video(styles: Sequence[ClassStyle], num_frames: int, size: tuple[int, int], rng: np.random.Generator,
+               objects_per_video: tuple[int, int], others_prob: float, things: Sequence[int] | None = None):
+    """Yield (image (H, W, 3) uint8, label (H, W) uint8) for each frame of one video (class id = style
+    position + 1). `things`: the thing ids objects are drawn from (default: every thing)."""
     height, width = size
     stuff = [i + 1 for i, s in enumerate(styles) if s.kind == "stuff"]
-    things = [i + 1 for i, s in enumerate(styles) if s.kind == "thing"]
+    if things is None:
+        things = [i + 1 for i, s in enumerate(styles) if s.kind == "thing"]
     pan = int(rng.integers(1, 3)) * int(rng.choice([-1, 1]))  # camera pans the background horizontally
     layers = []  # (class id, texture (H, W + pad, 3), region (H, W) bool) of the background
     if stuff:
@@ -180,7 +182,7 @@ def write_synthetic_vspw(
         rng = np.random.default_rng([seed, v])
         (root / "data" / name / "origin").mkdir(parents=True, exist_ok=True)
         (root / "data" / name / "mask").mkdir(parents=True, exist_ok=True)
-        frames = _draw_video(styles, num_frames, tuple(size), rng, objects_per_video, others_prob)
+        frames = draw_video(styles, num_frames, tuple(size), rng, objects_per_video, others_prob)
         for t, (image, label) in enumerate(frames):
             if frame_hook is not None:
                 image, label = frame_hook(image, label, v, t, rng)

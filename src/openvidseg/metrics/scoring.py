@@ -90,7 +90,7 @@ def read_frame_pair(gt_path: Path, pred_path: Path | None, num_ids: int) -> tupl
     return gt, pred, problems + ([problem] if problem else [])
 
 
-def _announce_files(files: PredictionFiles, total: int, allow_missing: bool, split: str,
+def announce_prediction_files(files: PredictionFiles, total: int, allow_missing: bool, split: str,
                     warn: Callable[[str], None]) -> None:
     if files.missing and not allow_missing:
         hint = ""
@@ -125,12 +125,12 @@ def score_predictions(pred_dir: str | Path, root: str | Path, split: str = "val"
     total = sum(len(names) for names in frames.values())
     files = match_prediction_files(pred_dir, frames)
     warn = on_warning or (lambda message: print(f"warning: {message}", file=sys.stderr))
-    _announce_files(files, total, allow_missing, split, warn)
+    announce_prediction_files(files, total, allow_missing, split, warn)
 
     gt_lut, pred_lut = evaluation.gt_lut(), evaluation.prediction_lut()  # (256,) uint8 tables
     scores = VideoScores(evaluation, class_names)
     missing, problems = set(files.missing), []
-    progress = _progress_bar(total) if show_progress else None
+    progress = progress_bar(total) if show_progress else None
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -164,7 +164,7 @@ def score_predictions(pred_dir: str | Path, root: str | Path, split: str = "val"
             progress.close()
 
 
-def _progress_bar(total: int):
+def progress_bar(total: int):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="frame", desc="score", file=sys.stderr)

@@ -1,0 +1,125 @@
+"""A synthetic open-vocabulary audio-visual world, written in the AVSBench-semantic layout.
+
+Videos of 5 frames at 1 fps (5 s, as AVSBench's v1 clips) show 2-3 moving, occluding shapes over textured
+ground (the semantic demo's world: classes are "<colour> <shape>", novel ones new combinations of
+attributes). Each shape class has its own sound (demo/sounds.py: the colour sets the pitch, the shape the
+timbre) and in every second only some of the visible objects sound; the masks hold the sounding objects
+only (everything else is background), so what sounds decides what is segmented. Training videos show base
+classes only: novel classes are never seen nor heard in training. Each test video is also written as an
+MP4 with its sound (`videos/<uid>.mp4`) for `segment`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from openvidseg.data.audio_video_writer import write_video_with_audio
+from openvidseg.data.avsbench_layout import AVSVideo
+from openvidseg.data.avsbench_writer import write_label_file, write_metadata, write_video
+from openvidseg.data.synthetic import draw_video
+from openvidseg.demo.sounds import TIMBRES, mix_second
+from openvidseg.demo.world import WorldSpec
+
+SEEN_FILE, VIDEO_DIR = "seen_classes.json", "videos"
+
+
+def _visual_default() -> WorldSpec:
+    return WorldSpec(num_frames=5, seed=0)
+
+
+@dataclass(frozen=True)
+class AudioWorldSpec:
+    """Everything that defines an audio-visual world; equal specs write identical datasets (the cache key).
+
+    `visual`: the drawing and the classes (its things are the sounding classes, its grounds are background);
+    `pitches`: one per colour (Hz), `timbres`: one per shape; `sound_prob`: each visible object's chance to
+    sound in a second (at least one sounds); `novel_share`: test videos that show a novel class."""
+
+    visual: WorldSpec = field(default_factory=_visual_default)
+    pitches: tuple[float, ...] = (262.0, 392.0, 587.0, 880.0)
+    timbres: tuple[str, ...] = TIMBRES
+    train_videos: int = 96
+    test_videos: int = 24
+    frames: int = 5
+    objects_per_video: tuple[int, int] = (2, 3)
+    sound_prob: float = 0.5
+    novel_share: float = 0.5
+    sample_rate: int = 16_000
+
+    def class_names(self) -> tuple[str, ...]:
+        """The sounding classes (id = position + 1; 0 is background): every colour x shape composition, in
+        AVSBench's raw form ("red-circle"; prompts read the clean form, "red circle")."""
+        return tuple(f"{c}-{s}" for c, s in self.visual.things())
+
+    def novel_names(self) -> list[str]:
+        return [f"{c}-{s}" for c, s in self.visual.things() if (c, s) in self.visual.unseen_pairs()]
+
+    def base_names(self) -> list[str]:
+        novel = set(self.novel_names())
+        return [n for n in self.class_names() if n not in novel]
+
+    def signature(self, name: str) -> tuple[float, str]:
+        """(pitch Hz, timbre) of a class: its colour's pitch and its shape's timbre."""
+        colour, shape = name.split("-")
+        return self.pitches[self.visual.colours.index(colour)], self.timbres[self.visual.shapes.index(shape)]
+
+    def key(self) -> str:
+        """A short stable name for caches."""
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _sounding(label: np.ndarray, candidates: list[int], spec: AudioWorldSpec, rng: np.random.Generator) -> list[int]:
+    """The style ids that sound in one second: each visible thing with probability sound_prob, at least one."""
+    visible = [c for c in candidates if (label == c).mean() >= 0.01]
+    if not visible:
+        return []
+    chosen = [c for c in visible if rng.random() < spec.sound_prob]
+    return chosen or [visible[int(rng.integers(len(visible)))]]
+
+
+def write_audio_world(spec: AudioWorldSpec, root: str | Path) -> list[AVSVideo]:
+    """Write the world under `root`: AVSBench-semantic layout (metadata.csv, label2idx.json, v1m/<uid>/...),
+    seen_classes.json (the base names, for `class_split=`), and videos/<uid>.mp4 of the test videos."""
+    root = Path(root)
+    visual, names = spec.visual, spec.class_names()
+    styles = visual.styles()
+    num_stuff = len(visual.grounds)
+    thing_ids = {name: num_stuff + i + 1 for i, name in enumerate(names)}  # ids among the drawing's styles
+    base = [thing_ids[n] for n in spec.base_names()]
+    novel = [thing_ids[n] for n in spec.novel_names()]
+    videos = []
+    for index in range(spec.train_videos + spec.test_videos):
+        split = "train" if index < spec.train_videos else "test"
+        rng = np.random.default_rng([visual.seed, 7, index])
+        candidates = list(base)
+        if split == "test" and rng.random() < spec.novel_share:
+            candidates = [int(rng.choice(novel))] + list(rng.choice(base, size=spec.objects_per_video[1] - 1,
+                                                                    replace=False))
+        frames, masks, sound, heard = [], {}, [], set()
+        objects = (min(spec.objects_per_video[0], len(candidates)), min(spec.objects_per_video[1], len(candidates)))
+        drawn = draw_video(styles, spec.frames, visual.size, rng, objects, 0.0, things=candidates)
+        for k, (image, label) in enumerate(drawn):
+            sounding = _sounding(label, candidates, spec, rng)
+            heard.update(sounding)
+            mask = np.zeros_like(label)
+            for cid in sounding:
+                mask[label == cid] = cid - num_stuff
+            frames.append(image)
+            masks[k] = mask
+            sound.append(mix_second([spec.signature(names[c - num_stuff - 1]) for c in sounding], spec.sample_rate, rng))
+        uid = f"{split}_{index:03d}"
+        video = AVSVideo(root, uid, "v1m", split, tuple(names[c - num_stuff - 1] for c in sorted(heard)))
+        audio = np.concatenate(sound)
+        write_video(video, frames, masks, audio, spec.sample_rate)
+        if split == "test":
+            (root / VIDEO_DIR).mkdir(parents=True, exist_ok=True)
+            write_video_with_audio(root / VIDEO_DIR / f"{uid}.mp4", frames, 1.0, audio, spec.sample_rate)
+        videos.append(video)
+    write_metadata(root, videos)
+    write_label_file(root, names)
+    (root / SEEN_FILE).write_text(json.dumps(spec.base_names()))
+    return videos
