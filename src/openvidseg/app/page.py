@@ -59,12 +59,12 @@ def statistics_table(snapshot: Snapshot) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLE_HEADERS)
 
 
-def share_chart(snapshot: Snapshot) -> gr.BarPlot:
-    """The stacked bar chart of class shares per time bin, in the overlay's colours."""
+def share_chart(snapshot: Snapshot) -> dict[str, Any]:
+    """The stacked bar chart of class shares per time bin, in the overlay's colours (an update of its props)."""
     colors = {name: hex_color(rgb) for name, rgb in snapshot.colors.items()}
     colors[NO_CLASS_LABEL] = NO_CLASS_COLOR
     frame = pd.DataFrame(snapshot.timeline, columns=["time", "class", "share"])
-    return gr.BarPlot(value=frame, color_map=colors, sort=snapshot.time_labels)
+    return gr.update(value=frame, color_map=colors, sort=snapshot.time_labels)
 
 
 def status_line(snapshot: Snapshot) -> str:
@@ -83,14 +83,15 @@ def status_line(snapshot: Snapshot) -> str:
 
 
 def view(snapshot: Snapshot) -> tuple[Any, ...]:
-    """The outputs (status, preview, overlay, table, chart, downloads) for one snapshot."""
+    """The outputs (status, preview, overlay, table, chart, downloads) for one snapshot. Updates are
+    `gr.update` dicts: a component made with a value would encode it at once, and again when sent."""
     result = snapshot.result
     if result is None:
-        preview = gr.Image(value=snapshot.preview, visible=True)
-        overlay, downloads = gr.Video(value=None, visible=False), None
+        preview = gr.update(value=snapshot.preview, visible=True)
+        overlay, downloads = gr.update(value=None, visible=False), None
     else:
-        preview = gr.Image(value=None, visible=False)
-        overlay = gr.Video(value=str(result.overlay), visible=True)
+        preview = gr.update(value=None, visible=False)
+        overlay = gr.update(value=str(result.overlay), visible=True)
         downloads = [str(result.masks_zip), str(result.summary_file)]
     return status_line(snapshot), preview, overlay, statistics_table(snapshot), share_chart(snapshot), downloads
 
