@@ -8,6 +8,13 @@ classes present), classes.json (names in index order and colours) and summary.js
 of pixels, frames present, first and last appearance; frame count, fps, size; the resolved settings;
 "complete": true or false).
 
+--task instance segments and tracks object instances instead (CLIP-VIS, OVFormer): OUT/<input name>/ gets
+instances/<frame>.png (value = track id, 0 = none), overlay.mp4 (each track in its own colour with its id and
+class at the object), tracks.json (YouTube-VIS results format, one RLE per frame) and summary.json (per track:
+class, score, first/last frame, frames present; per class: track count). A track is shown once its video score
+so far reaches --min-score. Instance models are trained: pass --checkpoint (default model clip_vis_vitb16).
+--resume continues an instance output from its last saved tracking state (saved every few seconds).
+
 The default model is the training-free dense_clip_vitb16 on CLIP openai/clip-vit-base-patch16 (offline,
 pass a local copy with --clip PATH). --speed picks how much work it does per frame: balanced (default:
 one CLIP pass per frame at short side 224), quality (448 with overlapping 224-pixel windows, 18 per
@@ -24,18 +31,23 @@ skips complete outputs and continues incomplete ones at their first missing mask
 summary are rebuilt from the saved masks; the result equals an uninterrupted run). An existing output
 folder is never replaced without --overwrite.
 
-Example: openvidseg segment clip.mp4 --classes "person, dog, ball" --out segmentations
+Examples: openvidseg segment clip.mp4 --classes "person, dog, ball" --out segmentations
+          openvidseg segment clip.mp4 --task instance --classes "person, dog" --checkpoint clip_vis.safetensors
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
+from openvidseg.tasks import DEFAULT_MODELS, SEGMENT_TASKS, TASK_OPTIONS
+
 PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, frame folder or quoted glob of frames")
+    parser.add_argument("--task", default="semantic", choices=SEGMENT_TASKS,
+                        help="semantic: a class per pixel; instance: object tracks with ids (default: semantic)")
     vocabulary = parser.add_argument_group("classes")
     vocabulary.add_argument("--classes", metavar="NAMES", help='class names separated by commas, e.g. "person, dog, ball"')
     vocabulary.add_argument("--classes-file", metavar="FILE",
@@ -47,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "checkpoint's model; `openvidseg info` lists them)")
     model.add_argument("--checkpoint", metavar="PATH", help="trained weights: model.safetensors (with model.json beside "
                        "it) or a training run's folder")
-    model.add_argument("--allow-untrained", action="store_true", help="run a trainable model (ov2vss_*, frame_*) "
+    model.add_argument("--allow-untrained", action="store_true", help="run a trainable model (ov2vss_*, frame_*, "
+                       "clip_vis_*, ovformer_*) "
                        "without --checkpoint, with its random head (benchmarks, tests; its masks mean nothing)")
     model.add_argument("--clip", metavar="ID_OR_PATH", help="CLIP weights: hub id, local folder, OpenAI .pt file, "
                        "or random:<size> (default: the model's, e.g. openai/clip-vit-base-patch16)")
@@ -73,6 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="frames between refreshes of the long-range memory frame (OV2VSS; default: 30)")
     model.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
                        help="pixels whose best class has a probability below P get no class (255) (default: 0, off)")
+    model.add_argument("--min-score", type=float, metavar="S", help="instance: the video score (0-1) a track needs "
+                       "to be shown (default: 0.5)")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--out", default="segmentations", metavar="DIR", help="output folder (default: ./segmentations)")
     outputs.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
@@ -127,11 +142,13 @@ def run(args: argparse.Namespace) -> int:
     from openvidseg.data.video import open_frames
     from openvidseg.errors import OpenVidSegError
     from openvidseg.inference.output_folder import OutputFolder, input_name, unique_folder_names
-    from openvidseg.inference.outputs import write_outputs
+    from openvidseg.inference.outputs import write_task_outputs
     from openvidseg.inference.segment import load_segmenter
     from openvidseg.runtime import set_threads
+    from openvidseg.tasks import check_task_options
     from openvidseg.vocabulary import build_vocabulary
 
+    check_task_options(args.task, {name: getattr(args, name) for name in TASK_OPTIONS})
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
     set_threads(args.threads)
     _check_fonts(classes, args.font)
@@ -145,25 +162,26 @@ def run(args: argparse.Namespace) -> int:
     for folder in folders:
         folder.check_can_write(overwrite=args.overwrite, resume=args.resume)
 
-    what = args.model or ("the checkpoint's model" if args.checkpoint else "dense_clip_vitb16")
+    what = args.model or ("the checkpoint's model" if args.checkpoint else DEFAULT_MODELS[args.task])
     _log(args, f"loading {what}{f' (CLIP {args.clip})' if args.clip else ''} ...")
     segmenter = load_segmenter(classes, model=args.model, checkpoint=args.checkpoint, clip=args.clip, device=args.device,
                                precision=args.precision, size=args.size, memory_interval=args.memory_interval,
                                min_confidence=args.min_confidence, speed=args.speed,
                                keyframe_interval=args.keyframe_interval, batch_size=args.batch_size,
-                               compile=args.compile, allow_untrained=args.allow_untrained)
+                               compile=args.compile, allow_untrained=args.allow_untrained,
+                               task=args.task, min_score=args.min_score)
     settings = segmenter.settings()
     _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, {settings['precision']}, "
-               f"speed {settings['speed']}, short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
+               f"{f'speed {settings['speed']}, ' if 'speed' in settings else ''}short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
     show_progress = not args.quiet and sys.stderr.isatty()
     failures: list[OpenVidSegError] = []
     for source, folder in zip(args.inputs, folders):
         try:
             with open_frames(source, fps=args.fps) as frames:
-                summary = write_outputs(segmenter, frames, folder.path, masks=not args.no_masks,
-                                        video=not args.no_video, alpha=args.alpha, max_frames=args.max_frames,
-                                        resume=args.resume, overwrite=args.overwrite, show_progress=show_progress,
-                                        input_label=source, font=args.font)
+                summary = write_task_outputs(segmenter, frames, folder.path, masks=not args.no_masks,
+                                             video=not args.no_video, alpha=args.alpha, max_frames=args.max_frames,
+                                             resume=args.resume, overwrite=args.overwrite,
+                                             show_progress=show_progress, input_label=source, font=args.font)
         except OpenVidSegError as err:
             print(f"openvidseg segment: error: {err}", file=sys.stderr)
             failures.append(err)
@@ -177,13 +195,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _result_line(path, summary: dict) -> str:
-    """'segmentations/clip: 200 frames, complete; present: person 41.2%, dog 3.0%'."""
+    """'segmentations/clip: 200 frames, complete; present: person 41.2%, dog 3.0%' (instance: 'tracks: 3: 2
+    person, 1 dog')."""
     if summary.get("skipped"):
         return f"{path}: already complete, skipped"
+    speed = f", {summary['frames_per_s']:.1f} frames/s" if summary.get("frames_per_s") else ""
+    frames = f"{summary['frames']} frame{'' if summary['frames'] == 1 else 's'}"
+    head = f"{path}: {frames}, {'complete' if summary['complete'] else 'incomplete'}{speed}; "
+    if summary.get("task") == "instance":
+        counts = sorted((c for c in summary["classes"] if c["tracks"]), key=lambda c: -c["tracks"])
+        named = ", ".join(f"{c['tracks']} {c['name']}" for c in counts[:8])
+        more = f" (+{len(counts) - 8} more classes)" if len(counts) > 8 else ""
+        return head + f"tracks: {len(summary['tracks'])}" + (f": {named}{more}" if named else "")
     present = sorted((c for c in summary["classes"] if c["frames"]), key=lambda c: -c["pixel_share"])
     shares = ", ".join(f"{c['name']} {100 * c['pixel_share']:.1f}%" for c in present[:8])
     more = f" (+{len(present) - 8} more)" if len(present) > 8 else ""
-    speed = f", {summary['frames_per_s']:.1f} frames/s" if summary.get("frames_per_s") else ""
-    frames = f"{summary['frames']} frame{'' if summary['frames'] == 1 else 's'}"
-    return f"{path}: {frames}, {'complete' if summary['complete'] else 'incomplete'}{speed}; " \
-           f"present: {shares or 'nothing'}{more}"
+    return head + f"present: {shares or 'nothing'}{more}"

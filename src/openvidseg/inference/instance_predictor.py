@@ -83,6 +83,23 @@ class InstancePredictor(_Inference):
         """The video's best (track, class) pairs so far, each with its per-frame masks (call `flush` first)."""
         return self.accumulator.detections(self.max_detections)
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Where the video stands after a decoded unit (no frame buffered): the frame count, the tracker's
+        memory and the accumulated scores (not the spooled masks), as flat tensors (safetensors-ready)."""
+        if self.buffer:
+            raise ValueError(f"{len(self.buffer)} frame(s) wait to be decoded: save the state after a unit is decoded")
+        state = {"index": torch.tensor([self.index])}
+        state.update({f"tracker.{k}": v for k, v in self.tracker.state_dict().items()})
+        state.update({f"accumulator.{k}": v for k, v in self.accumulator.state_dict().items()})
+        return state
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Continue a video where `state_dict` was taken: the next `step` is frame state["index"]."""
+        self.reset()
+        self.index = int(state["index"][0])
+        for prefix, part in (("tracker.", self.tracker), ("accumulator.", self.accumulator)):
+            part.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+
     def run(self, frames: Iterable[np.ndarray | torch.Tensor]) -> Iterator[FrameInstances]:
         """Predict a whole video lazily (resets first, flushes at the end); `detections()` afterwards."""
         self.reset()

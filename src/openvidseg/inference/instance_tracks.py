@@ -126,5 +126,20 @@ class TrackAccumulator:
         value = record["e"][record["c"].index(label)] if label in record["c"] else min(record["e"])
         return value >= ratio * mean_evidence
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The running sums (not the spooled masks), to continue a video's scores later."""
+        return {"evidence": self.evidence, "objectness": self.objectness, "mask_score": self.mask_score,
+                "mask_frames": self.mask_frames, "counts": torch.tensor([self.units, self.num_frames])}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore the running sums of `state_dict`; the masks spooled before it are not restored, so `detections`
+        gives masks only for the frames added since (callers that resume keep their own masks)."""
+        for name in ("evidence", "objectness", "mask_score", "mask_frames"):
+            if state[name].shape != getattr(self, name).shape:
+                raise ValueError(f"saved {name} has shape {tuple(state[name].shape)}, expected "
+                                 f"{tuple(getattr(self, name).shape)}")
+            setattr(self, name, state[name].float().clone())
+        self.units, self.num_frames = (int(v) for v in state["counts"])
+
     def close(self) -> None:
         self.spool.close()

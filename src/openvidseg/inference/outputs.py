@@ -216,11 +216,13 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                        alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
                        overwrite: bool = False, show_progress: bool = False, speed: str = "balanced",
                        keyframe_interval: int | None = None, batch_size: int = 1, allow_untrained: bool = False,
-                       font: str | Path | None = None) -> dict[str, Any]:
+                       font: str | Path | None = None, task: str = "semantic",
+                       min_score: float | None = None) -> dict[str, Any]:
     """Segment one video (file, frame folder or glob) and write its outputs into `out_dir` itself:
     masks/NNNNN.png, overlay.mp4, classes.json, summary.json; returns the summary. Arguments as
     `segment_video`, plus the outputs to write, the legend's `font` and what to do with an existing
-    `out_dir` (see `write_outputs`). The output folder and the input are checked before the model is loaded."""
+    `out_dir` (see `write_outputs`). The output folder and the input are checked before the model is loaded.
+    task="instance": instances/NNNNN.png, overlay.mp4, tracks.json, summary.json (see `write_task_outputs`)."""
     from openvidseg.data.video import open_frames
     from openvidseg.inference.segment import load_segmenter
 
@@ -230,8 +232,20 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                                    precision=precision, size=size, memory_interval=memory_interval,
                                    min_confidence=min_confidence, background=background, speed=speed,
                                    keyframe_interval=keyframe_interval, batch_size=batch_size,
-                                   allow_untrained=allow_untrained)
+                                   allow_untrained=allow_untrained, task=task, min_score=min_score)
         label = None if isinstance(source, FrameSource) else str(source)
-        return write_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha, max_frames=max_frames,
-                             resume=resume, overwrite=overwrite, show_progress=show_progress, input_label=label,
-                             font=font)
+        return write_task_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha,
+                                  max_frames=max_frames, resume=resume, overwrite=overwrite,
+                                  show_progress=show_progress, input_label=label, font=font)
+
+
+def write_task_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path, **options) -> dict[str, Any]:
+    """`write_outputs` for a semantic `Segmenter`, `write_track_outputs` (inference/instance_outputs.py) for an
+    instance one (`load_segmenter(..., task=...)` makes either); options as `write_outputs`."""
+    from openvidseg.inference.instance_segment import TrackSegmenter
+
+    if isinstance(segmenter, TrackSegmenter):
+        from openvidseg.inference.instance_outputs import write_track_outputs
+
+        return write_track_outputs(segmenter, source, out_dir, **options)
+    return write_outputs(segmenter, source, out_dir, **options)

@@ -26,23 +26,26 @@ from openvidseg.data.frame_source import FrameSource
 from openvidseg.errors import InputError
 from openvidseg.inference.predictor import FramePrediction, VideoPredictor
 from openvidseg.inference.profiles import DEFAULT_SPEED, get_profile
-from openvidseg.models.base import VideoSegmenter
+from openvidseg.models.base import OpenVocabularyModel, VideoSegmenter
 from openvidseg.runtime import resolve_device, resolve_dtype
+from openvidseg.tasks import DEFAULT_MODELS, check_task_options
 from openvidseg.vocabulary import NO_CLASS, build_vocabulary, check_class_names, check_prompt_lengths
 
-DEFAULT_MODEL = "dense_clip_vitb16"
+DEFAULT_MODEL = DEFAULT_MODELS["semantic"]
 FALLBACK_SIZE = 480  # short side for models whose preset names none
 CHECKPOINT_HINT = "--checkpoint with its trained weights (a model.safetensors or a training run's folder)"
 
 
 def build_segment_model(model: str | None = None, checkpoint: str | Path | None = None, clip: str | None = None,
-                        size: int | None = None, speed: str | None = DEFAULT_SPEED) -> VideoSegmenter:
+                        size: int | None = None, speed: str | None = DEFAULT_SPEED,
+                        task: str = "semantic") -> VideoSegmenter:
     """The model to segment with. checkpoint: its own model (named in its JSON) with its weights; with a
     `model` that differs, that model is built and the checkpoint loaded into it strictly (a checkpoint
     of another architecture then fails listing the keys). clip overrides the CLIP source; speed (a
     profile name, default `balanced` as in `segment`) sets how dense-CLIP models cover a frame (None =
     the model's own windows, as `quality`); size sets the
-    working short side of models that resize frames themselves (dense CLIP)."""
+    working short side of models that resize frames themselves (dense CLIP). The model must do `task`
+    (default: the task's default model, DEFAULT_MODELS)."""
     from openvidseg.models.checkpoint import load_model, load_weights, read_info
     from openvidseg.models.registry import accepted_options, create_model, family_builder, get_variant
 
@@ -50,11 +53,11 @@ def build_segment_model(model: str | None = None, checkpoint: str | Path | None 
         saved = read_info(checkpoint)["model"]
         name = model or saved
     else:
-        name = model or DEFAULT_MODEL
+        name = model or DEFAULT_MODELS[task]
     variant = get_variant(name)  # unknown names fail here, with close matches
-    if variant.task != "semantic":
-        raise InputError(f"model '{name}' does {variant.task} segmentation, not semantic: pick a semantic model "
-                         "(`openvidseg info` lists each model's task)")
+    if variant.task != task:
+        raise InputError(f"model '{name}' does {variant.task} segmentation, not {task}: pass --task {variant.task}, "
+                         f"or pick a {task} model (`openvidseg info` lists each model's task)")
     options: dict[str, Any] = {"clip": clip}
     if speed is not None and variant.family == "dense_clip":
         options.update(get_profile(speed).dense_clip_options(variant.options.get("window")))
@@ -74,16 +77,19 @@ def compile_model(model: VideoSegmenter) -> VideoSegmenter:
     for block in model.clip.model.vision_model.encoder.layers:
         block.compile()
     return model
-def refuse_untrained(model: VideoSegmenter) -> None:
-    """`InputError` for a model whose trainable head has no trained weights (see `has_untrained_head`)."""
+
+
+def refuse_untrained(model: VideoSegmenter, default: str | None = DEFAULT_MODEL) -> None:
+    """`InputError` for a model whose trainable head has no trained weights (see `has_untrained_head`);
+    `default`: the training-free model to suggest (None where the task has none)."""
     from openvidseg.models.checkpoint import has_untrained_head
 
     if has_untrained_head(model):
         name = getattr(model, "variant_name", type(model).__name__)
+        free = f", use the training-free default (leave out --model, or --model {default})" if default else ""
         raise InputError(f"model '{name}' has a trainable head without trained weights, so its masks would be random: "
-                         f"pass {CHECKPOINT_HINT}, use the training-free default (leave out --model, or --model "
-                         f"{DEFAULT_MODEL}), or pass --allow-untrained (allow_untrained=True) to run it anyway "
-                         "(benchmarks, tests)")
+                         f"pass {CHECKPOINT_HINT}{free}, or pass --allow-untrained (allow_untrained=True) to run it "
+                         "anyway (benchmarks, tests)")
 
 
 def default_size(model: VideoSegmenter) -> int:
@@ -214,19 +220,30 @@ def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter 
                    precision: str = "fp32", size: int | None = None, memory_interval: int = 30,
                    min_confidence: float = 0.0, background: bool = False, speed: str = DEFAULT_SPEED,
                    keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False,
-                   allow_untrained: bool = False) -> Segmenter:
+                   allow_untrained: bool = False, task: str = "semantic", min_score: float | None = None) -> Segmenter:
     """Check the vocabulary (a comma-separated string or a list of names; `background` appends the
     catch-all class), then load the model and return a `Segmenter` (`allow_untrained`: see `Segmenter`).
     speed: a profile (see the module docstring); a model instance keeps its own windows, only the
-    profile's frame reuse applies."""
+    profile's frame reuse applies. task="instance": a `TrackSegmenter` (inference/instance_segment.py)
+    showing tracks whose score reaches `min_score`; the options TASK_OPTIONS names for another task
+    (memory_interval, min_confidence, background, speed, keyframe_interval, batch_size, compile) are refused."""
+    check_task_options(task, {"memory_interval": memory_interval, "min_confidence": min_confidence,
+                              "background": background, "speed": speed, "keyframe_interval": keyframe_interval,
+                              "batch_size": batch_size, "compile": compile, "min_score": min_score})
     names = build_vocabulary(classes, background=background)
     get_profile(speed)  # an unknown profile fails before the model loads
-    if isinstance(model, VideoSegmenter):
+    if isinstance(model, OpenVocabularyModel):
         if checkpoint is not None or clip is not None:
             raise InputError("a model instance is used as it is: pass checkpoint/clip only with a model name")
         built = model
     else:
-        built = build_segment_model(model, checkpoint, clip, size, speed)
+        built = build_segment_model(model, checkpoint, clip, size, speed, task=task)
+    if task == "instance":
+        from openvidseg.inference.instance_segment import DEFAULT_MIN_SCORE, TrackSegmenter
+
+        return TrackSegmenter(built, names, device=device, precision=precision, size=size, checkpoint=checkpoint,
+                              allow_untrained=allow_untrained,
+                              min_score=DEFAULT_MIN_SCORE if min_score is None else min_score)
     return Segmenter(built, names, device=device, precision=precision, size=size, memory_interval=memory_interval,
                      min_confidence=min_confidence, checkpoint=checkpoint, speed=speed,
                      keyframe_interval=keyframe_interval, batch_size=batch_size, compile=compile,
@@ -239,24 +256,27 @@ def segment_video(source: str | Path | FrameSource, classes: str | Sequence[str]
                   size: int | None = None, memory_interval: int = 30, min_confidence: float = 0.0,
                   background: bool = False, fps: float | None = None, speed: str = DEFAULT_SPEED,
                   keyframe_interval: int | None = None, batch_size: int = 1, compile: bool = False,
-                  allow_untrained: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+                  allow_untrained: bool = False, task: str = "semantic",
+                  min_score: float | None = None) -> Iterator[tuple[int, Any]]:
     """Segment a video file, frame folder or glob: yields (frame index, (H, W) uint8 class map) lazily,
     class index i = classes[i] (with "background" last when `background`), 255 = no class. The model
     and vocabulary are checked and loaded at the call; frames are decoded and segmented one at a time
     as the iterator is consumed. To segment many videos with one model, pass a loaded model instance
     (e.g. from `create_model`), or use a `Segmenter` (`load_segmenter`) and its `segment`. A trainable
-    model without trained weights is refused unless `allow_untrained=True` (see `Segmenter`)."""
+    model without trained weights is refused unless `allow_untrained=True` (see `Segmenter`).
+    task="instance": yields (frame index, `TrackedFrame`: (H, W) uint8 track ids and the tracks shown), see
+    inference/instance_segment.py; `min_score` is its option (default 0.5)."""
     from openvidseg.data.video import open_frames
 
     segmenter = load_segmenter(classes, model=model, checkpoint=checkpoint, clip=clip, device=device,
                                precision=precision, size=size, memory_interval=memory_interval,
                                min_confidence=min_confidence, background=background, speed=speed,
                                keyframe_interval=keyframe_interval, batch_size=batch_size, compile=compile,
-                               allow_untrained=allow_untrained)
+                               allow_untrained=allow_untrained, task=task, min_score=min_score)
     frames = open_frames(source, fps=fps)
     return _stream(segmenter, frames)
 
 
-def _stream(segmenter: Segmenter, frames: FrameSource) -> Iterator[tuple[int, np.ndarray]]:
+def _stream(segmenter: Segmenter, frames: FrameSource) -> Iterator[tuple[int, Any]]:
     with frames:
         yield from segmenter.segment(frames)

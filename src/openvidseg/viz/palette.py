@@ -28,3 +28,10 @@ def png_palette(colors: np.ndarray) -> list[int]:
     table[: min(len(colors), NO_CLASS)] = colors[:NO_CLASS]
     table[NO_CLASS] = NO_CLASS_COLOR
     return table.reshape(-1).tolist()
+
+
+def track_palette(colors: np.ndarray) -> list[int]:
+    """A 256-entry palette for a mode-'P' PNG of track ids: 0 (no track) black, id i = colors[i - 1]."""
+    table = np.zeros((256, 3), dtype=np.uint8)
+    table[1 : 1 + min(len(colors), 255)] = colors[:255]
+    return table.reshape(-1).tolist()

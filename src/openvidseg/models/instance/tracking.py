@@ -65,6 +65,13 @@ class TopKEnhancedMatcher:
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self.memory)
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The memory as {"memory": (M, Q, C)} (M = 0 before the first frame), to continue a video later."""
+        return {"memory": torch.stack(list(self.memory)) if self.memory else torch.zeros(0)}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.memory = deque(state["memory"].float().unbind(0), maxlen=self.memory_size)
+
 
 class ClipLinker:
     """OVFormer's clip-to-clip linking by Hungarian matching on query embeddings. State: one (Q, C) tensor."""
@@ -86,6 +93,13 @@ class ClipLinker:
 
     def nbytes(self) -> int:
         return 0 if self.previous is None else self.previous.numel() * self.previous.element_size()
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """{"previous": (Q, C)}, or {} before the first clip, to continue a video later."""
+        return {} if self.previous is None else {"previous": self.previous}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.previous = state["previous"].float() if "previous" in state else None
 
 
 def build_tracker(tracking: str, memory: int = 9, top_k: int = 5) -> TopKEnhancedMatcher | ClipLinker:

@@ -1,0 +1,28 @@
+"""The task families behind the one `--task` switch of segment / eval / score / demo, and the options that
+belong to one task. Light on imports, so the command line can read it before anything heavy loads. A new
+family adds its name to the tuples of the commands it supports and its options to TASK_OPTIONS."""
+from __future__ import annotations
+
+from typing import Any
+
+from openvidseg.errors import InputError
+
+SEGMENT_TASKS = ("semantic", "instance")
+DEFAULT_MODELS = {"semantic": "dense_clip_vitb16", "instance": "clip_vis_vitb16"}  # segment's model per task
+# segment options that belong to one task: name -> (task, default); the command line's flags have these names
+TASK_OPTIONS: dict[str, tuple[str, Any]] = {
+    "memory_interval": ("semantic", 30), "min_confidence": ("semantic", 0.0), "background": ("semantic", False),
+    "speed": ("semantic", "balanced"), "keyframe_interval": ("semantic", None), "batch_size": ("semantic", 1),
+    "compile": ("semantic", False), "min_score": ("instance", None),
+}
+
+
+def check_task_options(task: str, options: dict[str, Any], tasks: tuple[str, ...] = SEGMENT_TASKS) -> None:
+    """`InputError` for a task outside `tasks`, or an option of another task given a value other than its default
+    (`options`: name -> value, names as in TASK_OPTIONS)."""
+    if task not in tasks:
+        raise InputError(f"unknown task '{task}': use one of {', '.join(tasks)}")
+    for name, value in options.items():
+        owner, default = TASK_OPTIONS[name]
+        if owner != task and value != default:
+            raise InputError(f"{name} (--{name.replace('_', '-')}) is for task {owner}, not {task}: leave it out")
