@@ -171,8 +171,9 @@ def run(args: argparse.Namespace) -> int:
                                compile=args.compile, allow_untrained=args.allow_untrained,
                                task=args.task, min_score=args.min_score)
     settings = segmenter.settings()
+    speed = f"speed {settings['speed']}, " if "speed" in settings else ""
     _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, {settings['precision']}, "
-               f"{f'speed {settings['speed']}, ' if 'speed' in settings else ''}short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
+               f"{speed}short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
     show_progress = not args.quiet and sys.stderr.isatty()
     failures: list[OpenVidSegError] = []
     for source, folder in zip(args.inputs, folders):

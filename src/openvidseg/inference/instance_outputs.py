@@ -40,7 +40,7 @@ from openvidseg.data.frame_source import FrameSource
 from openvidseg.data.rle import decode_rles
 from openvidseg.errors import DataError, InputError
 from openvidseg.inference.instance_segment import ShownTrack, TrackedFrame, TrackSegmenter
-from openvidseg.inference.output_folder import OutputFolder, mask_name
+from openvidseg.inference.output_folder import PARTIAL, OutputFolder, _write_atomically
 from openvidseg.inference.outputs import DEFAULT_FPS, _write, output_settings, resume_point
 from openvidseg.inference.run_record import RunRecord
 from openvidseg.inference.track_statistics import TrackInfo, TrackStatistics
@@ -69,14 +69,8 @@ class InstanceOutputFolder(OutputFolder):
 
     def write_mask(self, index: int, ids: np.ndarray, colors: np.ndarray) -> None:
         """Save an (H, W) uint8 map of track ids as instances/<index>.png, atomically."""
-        final = self.masks / mask_name(index)
-        partial = final.with_name(final.stem + ".partial.png")
-        try:
-            save_track_png(ids, partial, colors)
-            os.replace(partial, final)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+        final = self.mask_path(index)
+        _write_atomically(final.with_name(final.name + PARTIAL), final, lambda path: save_track_png(ids, path, colors))
 
     def save_state(self, state: dict[str, torch.Tensor], frames: int, spool_bytes: int) -> None:
         """The tracking state after `frames` frames, whose records fill the first `spool_bytes` of the spool."""

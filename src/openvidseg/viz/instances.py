@@ -31,7 +31,7 @@ def save_track_png(ids: np.ndarray, path: str | Path, colors: np.ndarray) -> Non
     track's colour."""
     image = Image.fromarray(np.asarray(ids, dtype=np.uint8), mode="P")
     image.putpalette(track_palette(colors))
-    image.save(path, optimize=False)
+    image.save(path, format="PNG", optimize=False)
 
 
 def track_outlines(ids: np.ndarray, thickness: int = 1) -> np.ndarray:
