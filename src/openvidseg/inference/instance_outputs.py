@@ -38,10 +38,10 @@ import torch
 from openvidseg import __version__
 from openvidseg.data.frame_source import FrameSource
 from openvidseg.data.rle import decode_rles
-from openvidseg.errors import DataError, InputError
+from openvidseg.errors import DataError
 from openvidseg.inference.instance_segment import ShownTrack, TrackedFrame, TrackSegmenter
 from openvidseg.inference.output_folder import PARTIAL, OutputFolder, _write_atomically
-from openvidseg.inference.outputs import DEFAULT_FPS, _write, output_settings, resume_point
+from openvidseg.inference.outputs import DEFAULT_FPS, _write, check_output_options, output_settings, resume_point
 from openvidseg.inference.run_record import RunRecord
 from openvidseg.inference.track_statistics import TrackInfo, TrackStatistics
 from openvidseg.viz.instances import save_track_png, track_colors, track_overlay_frame
@@ -147,10 +147,7 @@ def write_track_outputs(segmenter: TrackSegmenter, source: FrameSource, out_dir:
 
     from openvidseg.inference.video_writer import VideoWriter
 
-    if not 0.0 <= alpha <= 1.0:
-        raise InputError(f"overlay opacity (alpha) {alpha}: use a value from 0 to 1")
-    if max_frames is not None and max_frames < 1:
-        raise InputError(f"max frames {max_frames}: use a number of frames >= 1, or leave it unset for all")
+    check_output_options(alpha, max_frames)
     folder = InstanceOutputFolder(out_dir)
     folder.check_can_write(overwrite=overwrite, resume=resume)
     settings = output_settings(segmenter, masks, video, alpha, max_frames)

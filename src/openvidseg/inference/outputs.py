@@ -50,6 +50,14 @@ def output_settings(segmenter: Segmenter, masks: bool, video: bool, alpha: float
     return {**segmenter.settings(), "masks": masks, "overlay": video, "alpha": alpha, "max_frames": max_frames}
 
 
+def check_output_options(alpha: float, max_frames: int | None) -> None:
+    """`InputError` for an overlay opacity outside 0..1 or a frame limit below 1 (every task's outputs)."""
+    if not 0.0 <= alpha <= 1.0:
+        raise InputError(f"overlay opacity (alpha) {alpha}: use a value from 0 to 1")
+    if max_frames is not None and max_frames < 1:
+        raise InputError(f"max frames {max_frames}: use a number of frames >= 1, or leave it unset for all")
+
+
 def resume_point(folder: OutputFolder, settings: dict[str, Any], source: FrameSource) -> int | None:
     """Where an existing output continues: None when it is complete (skip it), else the first frame to
     predict. Raises `InputError` when it was made with other settings or from an input of another size."""
@@ -95,10 +103,7 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
     from openvidseg.inference.video_writer import VideoWriter
     from openvidseg.viz import class_colors, overlay_frame
 
-    if not 0.0 <= alpha <= 1.0:
-        raise InputError(f"overlay opacity (alpha) {alpha}: use a value from 0 to 1")
-    if max_frames is not None and max_frames < 1:
-        raise InputError(f"max frames {max_frames}: use a number of frames >= 1, or leave it unset for all")
+    check_output_options(alpha, max_frames)
     folder = OutputFolder(out_dir)
     folder.check_can_write(overwrite=overwrite, resume=resume)
     settings = output_settings(segmenter, masks, video, alpha, max_frames)
