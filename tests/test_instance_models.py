@@ -219,3 +219,22 @@ def test_semantic_segment_refuses_an_instance_model_with_a_clear_error():
 
     with pytest.raises(InputError, match="'clip_vis_tiny' does instance segmentation, not semantic"):
         build_segment_model("clip_vis_tiny")
+
+
+def test_pooled_embedding_is_clips_image_embedding_and_the_dense_path_is_selectable(models):
+    model = models["ovformer_tiny"]
+    images = frames_batch(batch=2, steps=1, size=(224, 224))[:, 0]
+    with torch.no_grad():
+        features = model.encode_frames(images)
+        pixels = model.clip.preprocess(images)
+        reference = model.clip.model.get_image_features(pixel_values=pixels)
+        reference = getattr(reference, "pooler_output", reference)
+        standard = create_model("ovformer_tiny", dense_path="standard")
+        standard.load_state_dict(model.state_dict())
+        other = standard.eval().encode_frames(images)
+    torch.testing.assert_close(features.pooled, torch.nn.functional.normalize(reference, dim=-1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(other.pooled, features.pooled)
+    assert features.clip.shape == other.clip.shape == (2, 32, 14, 14)
+    assert not torch.allclose(other.clip, features.clip)  # value path vs the block as it is
+    for level, expected in zip(features.levels, (56, 28, 14, 7)):
+        assert level.shape == (2, 32, expected, expected)

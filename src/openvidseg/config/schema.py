@@ -139,6 +139,7 @@ class EvalConfig:
     background: bool = True  # under seen/unseen, add a "background" entry for the other classes
     save_predictions: bool = False  # also write prediction PNGs in the layout `openvidseg score` reads
     max_videos: Optional[int] = None  # evaluate only the first N videos (quick checks)
+    max_detections: int = 50  # instance models: (track, class) detections kept per video
 
 
 @dataclass

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from openvidseg.config.schema import DataConfig
 from openvidseg.data.cityscapes import CityscapesSequences
@@ -12,6 +13,9 @@ from openvidseg.data.vspw import VSPWDataset
 from openvidseg.errors import ConfigError, DataError
 
 VSPW_LAYOUT_KINDS = ("vspw", "synthetic")  # a synthetic dataset is written in the VSPW layout
+SYNTHETIC_INSTANCES = "synthetic_instances"  # a generated instance world in the YouTube-VIS layout
+# instance datasets: annotation files in any layout `load_instance_annotations` reads
+INSTANCE_KINDS = ("ytvis", "ovis", "lvvis", "burst", "coco", "lvis", SYNTHETIC_INSTANCES)
 
 
 def _root(cfg: DataConfig) -> str:
@@ -23,12 +27,15 @@ def _root(cfg: DataConfig) -> str:
 
 
 def prepare_dataset(cfg: DataConfig) -> None:
-    """Generate a `synthetic` dataset into data.root when it is absent (other kinds: nothing to do).
-    Safe to call from several processes at once."""
-    if cfg.dataset != "synthetic":
+    """Generate a `synthetic` (or `synthetic_instances`) dataset into data.root when it is absent (other kinds:
+    nothing to do). Safe to call from several processes at once."""
+    if cfg.dataset not in ("synthetic", SYNTHETIC_INSTANCES):
         return
     if not cfg.root:
         raise ConfigError("data.root is not set: the synthetic set is generated there (e.g. data.root=runs/synthetic)")
+    if cfg.dataset == SYNTHETIC_INSTANCES:
+        instance_world(cfg)
+        return
     s = cfg.synthetic
     ensure_synthetic_vspw(cfg.root, class_names=s.class_names, splits=s.splits, num_frames=s.num_frames, size=s.size,
                           seed=s.seed, num_stuff=s.num_stuff, seen_classes=s.seen_classes)
@@ -63,3 +70,55 @@ def build_eval_dataset(cfg: DataConfig) -> VSPWDataset | CityscapesSequences:
         raise ConfigError(f"unknown data.dataset '{cfg.dataset}': use vspw, synthetic or cityscapes")
     return VSPWDataset(_root(cfg), cfg.val_split, split=cfg.split, class_names=cfg.class_names,
                        random_frame=cfg.random_frame, reverse_prob=0.0)
+
+
+def instance_world(cfg: DataConfig):
+    """The `synthetic_instances` world of `cfg` in data.root, generated when absent (`InstanceWorld`)."""
+    from openvidseg.data.synthetic_instances import InstanceWorldSpec, ensure_instance_world
+
+    w = cfg.instance_world
+    spec = InstanceWorldSpec(train_videos=w.train_videos, val_videos=w.val_videos, num_frames=w.num_frames,
+                             size=tuple(w.size), tracks_per_video=tuple(w.tracks_per_video), seed=w.seed)
+    return ensure_instance_world(spec, cfg.root)
+
+
+def instance_annotations(cfg: DataConfig, which: str) -> Path:
+    """The annotation file of the instance split `which` ("train" or "val"): data.train_annotations /
+    data.val_annotations (relative paths under data.root), or the generated world's file."""
+    if cfg.dataset not in INSTANCE_KINDS:
+        raise ConfigError(f"data.dataset={cfg.dataset} is not an instance dataset: use one of {', '.join(INSTANCE_KINDS)}")
+    given = cfg.train_annotations if which == "train" else cfg.val_annotations
+    if given is None and cfg.dataset == SYNTHETIC_INSTANCES:
+        world = instance_world(cfg)
+        return world.train_file if which == "train" else world.val_file
+    if given is None:
+        raise ConfigError(f"data.{which}_annotations is not set: pass the {which} annotation file, e.g. "
+                          f"data.{which}_annotations=/data/lvvis/{which}_instances.json")
+    path = Path(given).expanduser()
+    return path if path.is_absolute() or not cfg.root else Path(cfg.root).expanduser() / path
+
+
+def _instance_split(cfg: DataConfig) -> str | None:
+    """The base/novel split of an instance dataset (the semantic default 'ov2vss' means: the file's own)."""
+    return None if cfg.split == "ov2vss" else cfg.split
+
+
+def build_instance_train_dataset(cfg: DataConfig, seed: int = 0):
+    """Instance training clips of data.train_annotations (T = data.num_frames frames within data.frame_range of a
+    reference frame, one augmentation draw per clip; images give pseudo videos), seen classes only."""
+    from openvidseg.data.instance_dataset import VideoInstanceDataset
+
+    dataset = VideoInstanceDataset(instance_annotations(cfg, "train"), split=_instance_split(cfg),
+                                   class_names=cfg.class_names, num_frames=cfg.num_frames, frame_range=cfg.frame_range,
+                                   reverse_prob=cfg.reverse_prob, transform=build_augmentation(cfg), seed=seed)
+    if len(dataset) == 0:
+        raise DataError(f"{instance_annotations(cfg, 'train')} has no frame with a training instance to train on")
+    return dataset
+
+
+def build_instance_eval_dataset(cfg: DataConfig):
+    """The videos of data.val_annotations for instance evaluation (`.videos`, every class)."""
+    from openvidseg.data.instance_dataset import VideoInstanceDataset
+
+    return VideoInstanceDataset(instance_annotations(cfg, "val"), split=_instance_split(cfg),
+                                class_names=cfg.class_names)

@@ -1,41 +1,42 @@
-"""The hook that evaluates the model every `interval` steps and at the last step, with the evaluator
-(all processes share the videos), and records the metrics: an "eval" record in the event log and
-metrics.json / report.md / per-class chart under <run>/eval/iter_NNNNNNN/."""
+"""The hook that evaluates the model every `interval` steps and at the last step (all processes share the
+videos), and records the metrics: an "eval" record in the event log and metrics.json / report.md / per-class
+chart under <run>/eval/iter_NNNNNNN/. What evaluation means is the task's: a function of the model giving a
+result the report writers know (the semantic `ScoreResult`, the instance `InstanceScoreResult`)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
+from torch import nn
 
-from openvidseg.data.splits import EvalProtocol
 from openvidseg.engine.checkpoint import checkpoint_name
 from openvidseg.engine.distributed import is_main_process
-from openvidseg.engine.evaluator import evaluate
 from openvidseg.engine.event_log import EventLog
 from openvidseg.engine.hooks import HookBase, is_due
 from openvidseg.engine.rng import preserved_rng
 
-HEADLINE = ("mIoU", "mIoU_seen", "mIoU_unseen", "hIoU", "aAcc", "mAcc", "VC8", "VC16")
+HEADLINE = ("mIoU", "mIoU_seen", "mIoU_unseen", "hIoU", "aAcc", "mAcc", "VC8", "VC16")  # semantic record keys
+INSTANCE_HEADLINE = ("AP", "AP_base", "AP_novel", "AP50", "AP75", "AR1", "AR10", "AR100")
+COUNT_KEYS = ("num_frames", "num_videos", "num_predictions")
 
 
 class EvalHook(HookBase):
-    """Evaluates on `videos` under `protocol` (evaluator settings as keyword arguments: class_name_form,
-    split, mode, device, precision, short_side, test_mode); writes to `log` and `folder`. Generators' states are
-    kept as they were, so evaluating does not change the training that follows."""
+    """Calls `evaluate(model, folder)` (the unwrapped module, which it shares out over processes itself, and this
+    evaluation's report folder, for outputs of its own such as predictions) when due; writes `record_keys` of the
+    result's metrics.json to `log`, reports to <folder>/iter_NNNNNNN, one line to `message`.
+    `settings` head each report. Generators' states are kept as they were, so evaluating does not change the
+    training that follows."""
 
-    def __init__(self, videos: Sequence[Any], protocol: EvalProtocol, interval: int, *, log: EventLog,
-                 folder: str | Path, class_name_form: str = "clean", split: str = "val", mode: str = "clip",
-                 device: torch.device | None = None, precision: str = "fp32", short_side: int | None = None,
-                 test_mode: str = "whole", message: Callable[[str], None] = print):
-        self.videos = list(videos)
-        self.protocol = protocol
+    def __init__(self, evaluate: Callable[[nn.Module, Path], Any], interval: int, *, log: EventLog, folder: str | Path,
+                 record_keys: Sequence[str] = HEADLINE, settings: Mapping[str, Any] | None = None,
+                 message: Callable[[str], None] = print):
+        self.evaluate = evaluate
         self.interval = interval
         self.log = log
         self.folder = Path(folder)
-        self.settings = dict(class_name_form=class_name_form, split=split, mode=mode, device=device,
-                             precision=precision, short_side=short_side, test_mode=test_mode)
+        self.record_keys = tuple(record_keys)
+        self.settings = dict(settings or {})
         self.message = message
         self.results: list[tuple[int, dict[str, Any]]] = []
 
@@ -43,20 +44,21 @@ class EvalHook(HookBase):
         trainer = self.trainer
         if not is_due(trainer.iter, self.interval, trainer.max_iters):
             return
+        folder = self.folder / checkpoint_name(trainer.iter)
         with preserved_rng():
-            result = evaluate(trainer.module, self.videos, self.protocol, progress=False, **self.settings)
+            result = self.evaluate(trainer.module, folder)
         trainer.model.train()
         scores = result.to_json()
         self.results.append((trainer.iter, scores))
         if not is_main_process():
             return
-        from openvidseg.metrics.report import write_reports
+        from openvidseg.metrics.report import format_score, write_reports
 
-        record = {"type": "eval", "iteration": trainer.iter, **{k: scores[k] for k in HEADLINE},
-                  "num_frames": scores["num_frames"], "num_videos": scores["num_videos"]}
+        record = {"type": "eval", "iteration": trainer.iter, **{k: scores.get(k) for k in self.record_keys},
+                  **{k: scores[k] for k in COUNT_KEYS if k in scores}}
         self.log.write(record)
-        settings = {"iteration": trainer.iter, "mode": self.settings["mode"], "protocol": scores["protocol"]}
-        write_reports(result, self.folder / checkpoint_name(trainer.iter), title=f"Evaluation at iteration {trainer.iter}",
-                      settings=settings)
-        shown = "  ".join(f"{k} {scores[k]:.2f}" for k in HEADLINE if scores[k] is not None)
-        self.message(f"eval at iter {trainer.iter} ({scores['num_videos']} video(s), {scores['num_frames']} frames): {shown}")
+        write_reports(result, folder, title=f"Evaluation at iteration {trainer.iter}",
+                      settings={"iteration": trainer.iter, **self.settings})
+        shown = "  ".join(f"{k} {format_score(scores[k])}" for k in self.record_keys if scores.get(k) is not None)
+        counted = f"{scores['num_videos']} video(s)" + (f", {scores['num_frames']} frames" if "num_frames" in scores else "")
+        self.message(f"eval at iter {trainer.iter} ({counted}): {shown}")

@@ -10,7 +10,7 @@ s % steps_per_epoch): a resumed run reads exactly what the uninterrupted run wou
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,14 +104,16 @@ class _EpochBatches:
 
 
 def train_batches(dataset: Dataset, sampler: GlobalBatchSampler, start_step: int = 0, *, num_workers: int = 0,
-                  pin_memory: bool = False) -> Iterator[dict[str, Any]]:
+                  pin_memory: bool = False,
+                  collate_fn: Callable[[list], dict[str, Any]] = default_collate) -> Iterator[dict[str, Any]]:
     """Endless collated micro-batches for this process from optimiser step `start_step` on, epoch after
-    epoch; the dataset's `set_epoch` is called before each epoch's loader starts its workers."""
+    epoch; the dataset's `set_epoch` is called before each epoch's loader starts its workers. `collate_fn`
+    batches items (instance clips differ in their number of instances: `collate_instance_clips`)."""
     epoch, start = sampler.position(start_step)
     while True:
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
         loader = DataLoader(dataset, batch_sampler=_EpochBatches(sampler, epoch, start), num_workers=num_workers,
-                            collate_fn=default_collate, pin_memory=pin_memory)
+                            collate_fn=collate_fn, pin_memory=pin_memory)
         yield from loader
         epoch, start = epoch + 1, 0

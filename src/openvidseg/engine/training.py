@@ -16,6 +16,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import default_collate
 
 from openvidseg.config import ExperimentConfig, save_config
 from openvidseg.engine.checkpoint import CHECKPOINTS_DIR, CheckpointManager
@@ -23,7 +24,8 @@ from openvidseg.engine.checkpoint_hook import CheckpointHook, restore
 from openvidseg.engine.distributed import (
     barrier, init_distributed, is_main_process, local_device, rank, world_size,
 )
-from openvidseg.engine.eval_hook import EvalHook
+from openvidseg.engine.eval_hook import INSTANCE_HEADLINE, EvalHook
+from openvidseg.engine.evaluator import evaluate
 from openvidseg.engine.event_log import LOG_NAME, EventLog, truncate_log
 from openvidseg.engine.hooks import HookBase
 from openvidseg.engine.logging_hook import LoggingHook
@@ -73,12 +75,36 @@ def _record_environment(path: Path, info: dict[str, Any], resumed: bool) -> None
     path.write_text(json.dumps([*sessions, info], indent=2) + "\n")
 
 
+def _eval_hook(cfg: ExperimentConfig, task: str, eval_set: Any, device, **kwargs) -> EvalHook:
+    """Periodic evaluation on `eval_set` for the model's task (semantic: the protocol's mIoU & co.; instance: video
+    AP over every class of the validation annotations, and results.json with eval.save_predictions)."""
+    videos = eval_set.videos[: cfg.eval.max_videos] if cfg.eval.max_videos else eval_set.videos
+    common = dict(device=device, precision=cfg.train.precision, short_side=cfg.data.test_short_side, progress=False)
+    if task == "instance":
+        from openvidseg.engine.instance_evaluator import RESULTS_NAME, evaluate_instances
+
+        def run(module, folder):
+            results = folder / RESULTS_NAME if cfg.eval.save_predictions else None
+            return evaluate_instances(module, eval_set, videos=videos, max_detections=cfg.eval.max_detections,
+                                      results_path=results, **common)
+
+        return EvalHook(run, cfg.train.eval_interval, record_keys=INSTANCE_HEADLINE, settings={"task": "instance"},
+                        **kwargs)
+    protocol = eval_set.split.protocol(cfg.eval.protocol, cfg.eval.background)
+    return EvalHook(lambda module, folder: evaluate(module, videos, protocol, class_name_form=cfg.data.class_names,
+                                                    split=cfg.data.val_split, mode=cfg.eval.mode,
+                                                    test_mode=cfg.eval.test_mode, **common),
+                    cfg.train.eval_interval, settings={"mode": cfg.eval.mode, "protocol": protocol.name}, **kwargs)
+
+
 def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool = False, progress: bool = True,
                  extra_hooks: Iterable[HookBase] = ()) -> TrainSummary:
     """Train as `cfg` describes, in this process or as one rank of a torchrun launch; `resume` (or
     cfg.train.resume) continues the run in cfg.output_dir from its newest checkpoint, `overwrite`
     replaces a run found there. `extra_hooks` run after the built-in ones."""
     from openvidseg.data import build_eval_dataset, build_train_dataset, prepare_dataset
+    from openvidseg.data.build import build_instance_eval_dataset, build_instance_train_dataset
+    from openvidseg.data.instance_dataset import collate_instance_clips
     from openvidseg.models.build import build_model
 
     resume = resume or cfg.train.resume
@@ -99,10 +125,14 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
     if is_main_process():
         prepare_dataset(cfg.data)  # generates a synthetic set once, before the other processes read it
     barrier()
-    train_set = build_train_dataset(cfg.data, ref_offsets=model.ref_offsets, seed=cfg.train.seed)
+    if model.task == "instance":
+        train_set = build_instance_train_dataset(cfg.data, seed=cfg.train.seed)
+        eval_set = build_instance_eval_dataset(cfg.data) if cfg.train.eval_interval > 0 else None
+    else:
+        train_set = build_train_dataset(cfg.data, ref_offsets=model.ref_offsets, seed=cfg.train.seed)
+        eval_set = build_eval_dataset(cfg.data) if cfg.train.eval_interval > 0 else None
     sampler = GlobalBatchSampler(len(train_set), cfg.data.batch_size, cfg.train.accumulation, world_size(), rank(),
                                  seed=cfg.train.seed)
-    eval_set = build_eval_dataset(cfg.data) if cfg.train.eval_interval > 0 else None
 
     manager = CheckpointManager(output / CHECKPOINTS_DIR, cfg.train.keep_checkpoints)
     latest = manager.latest() if resume else None
@@ -141,15 +171,12 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
                                                    output / FINAL_MODEL, info)]
     evaluation = None
     if eval_set is not None:
-        videos = eval_set.videos[: cfg.eval.max_videos] if cfg.eval.max_videos else eval_set.videos
-        evaluation = EvalHook(videos, eval_set.split.protocol(cfg.eval.protocol, cfg.eval.background),
-                              cfg.train.eval_interval, log=log, folder=output / "eval",
-                              class_name_form=cfg.data.class_names, split=cfg.data.val_split, mode=cfg.eval.mode,
-                              device=device, precision=cfg.train.precision, short_side=cfg.data.test_short_side,
-                              test_mode=cfg.eval.test_mode, message=logger.message)
+        evaluation = _eval_hook(cfg, model.task, eval_set, device, log=log, folder=output / "eval",
+                                message=logger.message)
         hooks.append(evaluation)
     batches = train_batches(train_set, sampler, start, num_workers=cfg.data.num_workers,
-                            pin_memory=device.type == "cuda")
+                            pin_memory=device.type == "cuda",
+                            collate_fn=collate_instance_clips if model.task == "instance" else default_collate)
     trainer = Trainer(wrapped, optimizer, schedule, batches, train_set.class_names, device=device,
                       max_iters=cfg.train.max_iters, accumulation=cfg.train.accumulation, grad_clip=cfg.train.grad_clip,
                       precision=precision, start_iter=start, hooks=[*hooks, *extra_hooks])

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from openvidseg.data.rle import encode_masks
 from openvidseg.inference.instance_tracks import FrameInstances, TrackAccumulator, VideoDetection
 from openvidseg.inference.predictor import _Inference
+from openvidseg.metrics.instance_scoring import result_entry
+from openvidseg.metrics.track_matching import TrackPrediction
 from openvidseg.models.base import FrameFeatures
 from openvidseg.models.instance.model import InstanceSegmenter
 from openvidseg.models.instance.scoring import build_scoring
@@ -175,7 +177,11 @@ def _select(out: InstanceOutput, n: int) -> InstanceOutput:
 
 def youtube_vis_results(video_id: int, detections: Sequence[VideoDetection],
                         category_ids: Sequence[int]) -> list[dict]:
-    """Entries of a YouTube-VIS results.json for one video: {"video_id", "category_id" (category_ids[label]),
-    "score", "segmentations" (one RLE or None per frame)}."""
-    return [{"video_id": int(video_id), "category_id": int(category_ids[d.label]), "score": round(d.score, 6),
-             "segmentations": d.segmentations} for d in detections]
+    """Entries of a YouTube-VIS results.json for one video ({"video_id", "category_id" = category_ids[label],
+    "score", "segmentations": one RLE or None per frame}), as `openvidseg score --task instance` reads them."""
+    return [result_entry(video_id, track) for track in track_predictions(detections, category_ids)]
+
+
+def track_predictions(detections: Sequence[VideoDetection], category_ids: Sequence[int]) -> list[TrackPrediction]:
+    """Detections as the video AP metric's `TrackPrediction`s (label -> category_ids[label])."""
+    return [TrackPrediction(int(category_ids[d.label]), d.score, d.segmentations) for d in detections]

@@ -71,7 +71,9 @@ class OpenVocabularyModel(nn.Module):
     classifies), prompt `templates`, and `ref_offsets` (reference frames a training clip holds, relative to
     its target; empty for models that take whole clips)."""
 
+    task: str = "semantic"  # semantic | instance | audio-visual: which data, metric and predictor it goes with
     ref_offsets: tuple[int, ...] = ()
+    uses_random_frame: bool = False  # a long-range ("random") frame in training clips (semantic RFE models)
     # attribute prefixes of modules trained at the backbone learning rate (the rest is "head")
     backbone_prefixes: tuple[str, ...] = ("clip.", "backbone.")
 
@@ -105,7 +107,6 @@ class VideoSegmenter(OpenVocabularyModel):
     """Base class of the semantic model families. Subclasses implement `encode_frames` and `decode`; temporal
     models set `ref_offsets` (e.g. (-9, -6, -3)) and `uses_random_frame`."""
 
-    uses_random_frame: bool = False
     temporal_smoothing: float = 0.0  # default for the streaming predictor's logit smoothing
 
     def batch_inputs(self, batch: dict[str, Any], device: torch.device) -> dict[str, Any]:

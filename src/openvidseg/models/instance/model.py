@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from openvidseg.clip import ClipModel, load_clip
+from openvidseg.errors import TrainingError
 from openvidseg.models.base import FrameFeatures, OpenVocabularyModel
 from openvidseg.models.instance.backbone import PyramidBackbone
 from openvidseg.models.instance.classification import EmbeddingAlignment, MaskPooledClassifier
@@ -36,14 +37,18 @@ TRACKING = ("topk_matching", "clip_linking")
 class InstanceSegmenter(OpenVocabularyModel):
     """See the module docstring. Sizes: `hidden_dim` (a multiple of 32: GroupNorms), `mask_dim`, `num_queries`,
     `encoder_layers` deformable pixel-decoder layers, `decoder_layers` masked-attention layers, `heads`.
+    `dense_path`: CLIP's dense embeddings for mask pooling from its last block's value path ("value") or the
+    block as it is ("standard"; see `PyramidBackbone.clip_pass`).
     Training: `num_points` sampled mask points, loss weights as the peers'. Inference: `clip_frames` frames per
     decoded clip (1 = per frame), `memory_frames` / `top_k` of top-K-enhanced matching."""
 
+    task = "instance"
     backbone_prefixes = ("clip.", "backbone.appearance.")
 
     def __init__(self, clip: ClipModel, *, templates: str = "vild14", classifier: str = "mask_pooling",
                  tracking: str = "topk_matching", joint_frames: bool = False, clip_frames: int = 1,
-                 backbone: str = "clip", backbone_source: str | None = None, hidden_dim: int = 256,
+                 backbone: str = "clip", backbone_source: str | None = None, dense_path: str = "value",
+                 hidden_dim: int = 256,
                  mask_dim: int = 256, num_queries: int = 100, encoder_layers: int = 6, decoder_layers: int = 9,
                  heads: int = 8, encoder_ffn_dim: int = 1024, decoder_ffn_dim: int = 2048,
                  predict_iou: bool = True, logit_scale: float | None = None, alignment_heads: int = 8,
@@ -58,7 +63,8 @@ class InstanceSegmenter(OpenVocabularyModel):
         self.classifier_kind, self.tracking = classifier, tracking
         self.joint_frames, self.clip_frames = joint_frames, clip_frames
         self.memory_frames, self.top_k = memory_frames, top_k
-        self.backbone = PyramidBackbone(clip, backbone=backbone, backbone_source=backbone_source, pyramid_dim=hidden_dim)
+        self.backbone = PyramidBackbone(clip, backbone=backbone, backbone_source=backbone_source, pyramid_dim=hidden_dim,
+                                        dense_path=dense_path)
         self.pixel_decoder = PixelDecoder(hidden_dim, hidden_dim=hidden_dim, mask_dim=mask_dim, layers=encoder_layers,
                                           heads=heads, ffn_dim=encoder_ffn_dim)
         self.query_decoder = QueryDecoder(hidden_dim=hidden_dim, mask_dim=mask_dim, num_queries=num_queries,
@@ -133,9 +139,14 @@ class InstanceSegmenter(OpenVocabularyModel):
         return result
 
     def batch_inputs(self, batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-        """"frames" (B, T, 3, H, W) and "targets" (B InstanceTargets) of a collated instance batch."""
-        return {"frames": batch["frames"].to(device, non_blocking=True),
-                "targets": [t.to(device) for t in batch["targets"]]}
+        """A batch of `collate_instance_clips`: "frames" (B, T, 3, H, W), "labels" B x (N,) and "masks"
+        B x (N, T, H, W) -> frames and B `InstanceTargets`."""
+        frames = batch["frames"]
+        if not isinstance(frames, torch.Tensor):
+            raise TrainingError("instance training clips of one batch differ in size: crop them to one size "
+                                "(data.crop_size) or use data.batch_size=1")
+        targets = [InstanceTargets(labels, masks).to(device) for labels, masks in zip(batch["labels"], batch["masks"])]
+        return {"frames": frames.to(device, non_blocking=True), "targets": targets}
 
 
 def per_frame_targets(targets: Sequence[InstanceTargets]) -> list[InstanceTargets]:
