@@ -1,13 +1,15 @@
 """The task families behind the one `--task` switch of segment / eval / score / demo, and the options that
 belong to one task. Light on imports, so the command line can read it before anything heavy loads. A new
-family adds its name to the tuples of the commands it supports and its options to TASK_OPTIONS."""
+family adds its name to the commands it supports (COMMAND_TASKS) and its segment options to TASK_OPTIONS."""
 from __future__ import annotations
 
 from typing import Any
 
 from openvidseg.errors import InputError
 
-SEGMENT_TASKS = ("semantic", "instance")
+# the tasks each command does (its --task choices; the first is the default)
+COMMAND_TASKS = {"segment": ("semantic", "instance"), "eval": ("semantic", "instance")}
+SEGMENT_TASKS = COMMAND_TASKS["segment"]
 DEFAULT_MODELS = {"semantic": "dense_clip_vitb16", "instance": "clip_vis_vitb16"}  # segment's model per task
 # segment options that belong to one task: name -> (task, default); the command line's flags have these names
 TASK_OPTIONS: dict[str, tuple[str, Any]] = {
