@@ -104,8 +104,8 @@ def test_requested_splits_and_missing_split_files(root):
     assert any("no split file in" in p for p in check_dataset(root).problems)
 
 
-def test_not_a_dataset_exits_two(tmp_path, capsys):
-    assert main(["data", "check", str(tmp_path)]) == 2
+def test_not_a_dataset_is_a_failed_input(tmp_path, capsys):
+    assert main(["data", "check", str(tmp_path)]) == 1
     assert "is not a VSPW-layout folder" in capsys.readouterr().err
 
 

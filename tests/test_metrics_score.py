@@ -161,6 +161,6 @@ def test_cli_without_out_prints_json_on_stdout_and_the_table_on_stderr(tiny, cap
 def test_cli_reports_missing_predictions_in_one_line(tiny, capsys):
     root, pred_dir = tiny
     (pred_dir / "v1" / "00016.png").unlink()
-    assert main(["score", "--pred", str(pred_dir), "--data", str(root)]) == 2
+    assert main(["score", "--pred", str(pred_dir), "--data", str(root)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "00016.png" in err and "Traceback" not in err

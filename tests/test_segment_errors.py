@@ -64,7 +64,7 @@ def test_bad_inputs(tmp_path, capsys):
     ]
     for source, message in cases:
         code, err = error_of(capsys, tmp_path / "full.mp4", source, "--classes", "a, b", "--out", tmp_path / "o", *TINY)
-        assert code == 2 and message in err and str(source).split("/")[-1] in err
+        assert code == 1 and message in err and str(source).split("/")[-1] in err  # a failed input, not usage
         assert not (tmp_path / "o").exists()  # every input is checked before anything is written
 
 
@@ -97,12 +97,12 @@ def test_a_checkpoint_of_another_model(video, tmp_path, capsys):
     code = main(["segment", str(video), "--classes", "a, b", "--out", str(tmp_path), "--model", "ov2vss_tiny",
                  "--checkpoint", str(checkpoint), "--quiet"])
     first, *keys = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and "Traceback" not in first
+    assert code == 1 and "Traceback" not in first
     assert first.startswith("openvidseg segment: error: checkpoint of 'frame_tiny' loaded into 'ov2vss_tiny'")
     assert "missing" in first and keys  # the strict load lists the keys below the first line
     missing = main(["segment", str(video), "--classes", "a, b", "--out", str(tmp_path), "--checkpoint",
                     str(tmp_path / "nothing.safetensors"), "--quiet"])
-    assert missing == 2 and "checkpoint not found" in capsys.readouterr().err
+    assert missing == 1 and "checkpoint not found" in capsys.readouterr().err
 
 
 def test_missing_clip_weights_offline_say_how_to_pass_a_path(video, tmp_path):
@@ -111,7 +111,7 @@ def test_missing_clip_weights_offline_say_how_to_pass_a_path(video, tmp_path):
            "PYTHONPATH": ":".join(sys.path)}
     done = subprocess.run([sys.executable, "-m", "openvidseg", "segment", str(video), "--classes", "a, b",
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr
     error = [line for line in done.stderr.splitlines() if "error:" in line]
     assert len(error) == 1 and "cannot get CLIP weights 'openai/clip-vit-base-patch16'" in error[0]
     assert "--clip /path/to/" in error[0] and "(hf download openai/clip-vit-base-patch16 --local-dir" in error[0]

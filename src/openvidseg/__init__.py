@@ -18,8 +18,11 @@ _LAZY = {
     "load_config": "openvidseg.config",
     "create_model": "openvidseg.models",
     "list_models": "openvidseg.models",
+    "load_model": "openvidseg.models",
     "OpenVidSegError": "openvidseg.errors",
     "segment_video": "openvidseg.inference.segment",
+    "load_segmenter": "openvidseg.inference.segment",
+    "Segmenter": "openvidseg.inference.segment",
     "write_segmentation": "openvidseg.inference.outputs",
 }
 
@@ -30,8 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from openvidseg.config import load_config
     from openvidseg.errors import OpenVidSegError
     from openvidseg.inference.outputs import write_segmentation
-    from openvidseg.inference.segment import segment_video
-    from openvidseg.models import create_model, list_models
+    from openvidseg.inference.segment import Segmenter, load_segmenter, segment_video
+    from openvidseg.models import create_model, list_models, load_model
 
 
 def __getattr__(name: str) -> Any:

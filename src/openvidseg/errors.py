@@ -2,18 +2,28 @@
 
 Every message names the problem and the fix. Code deep inside the package raises these instead of
 letting a library error surface far from its cause.
+
+Exit codes tell scripts which kind of failure it was: `EXIT_USAGE` (2, as argparse) when the command as
+written cannot run (a bad argument, config key or class list: fix the command), `EXIT_FAILED` (1) when it
+ran but an input, the weights or the run failed (fix or replace the input; other inputs may be done).
 """
 from __future__ import annotations
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class OpenVidSegError(Exception):
     """Base class of every error meant for the user rather than for a developer."""
 
-    exit_code = 2
+    exit_code = EXIT_FAILED
 
 
 class ConfigError(OpenVidSegError):
     """An unknown config key, a wrong value type, or a preset that cannot be found."""
+
+    exit_code = EXIT_USAGE
 
 
 class WeightsError(OpenVidSegError):
@@ -39,6 +49,8 @@ def os_reason(err: BaseException) -> str:
 
 class InputError(OpenVidSegError):
     """A bad argument: an empty or duplicate class name, an unknown model, an output that exists, ..."""
+
+    exit_code = EXIT_USAGE
 
 
 class TrainingError(OpenVidSegError):

@@ -1,8 +1,11 @@
 """The `openvidseg` command. Each sub-command lives in its own module with `add_arguments(parser)` and
 `run(args) -> int`; modules import heavy libraries inside `run` so `--help` stays fast.
 
-User errors (`OpenVidSegError`) print as one line and exit non-zero; set OPENVIDSEG_DEBUG=1 for tracebacks.
-Ctrl-C, SIGTERM and SIGHUP stop a command cleanly (exit 128 + the signal's number).
+User errors (`OpenVidSegError`) print as one line and exit non-zero: 2 for a usage error (a bad argument,
+config key or class list: the command as written cannot run), 1 when an input, the weights or the run
+failed; set OPENVIDSEG_DEBUG=1 for tracebacks. Ctrl-C, SIGTERM and SIGHUP stop a command cleanly (exit
+128 + the signal's number: 130 after Ctrl-C). Library messages (the `openvidseg` logger) print on standard
+error; `--quiet`, where a command has it, keeps only warnings and errors.
 """
 from __future__ import annotations
 
@@ -59,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from openvidseg.cli.signals import stop_on_termination
     from openvidseg.errors import OpenVidSegError
+    from openvidseg.log import configure_console
 
+    configure_console(quiet=getattr(args, "quiet", False))
     try:
         with stop_on_termination():  # SIGTERM/SIGHUP stop a command as Ctrl-C does
             # each command runs in its own context, so what it sets (e.g. how hints name options) ends with it

@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "YouTube-VIS / OVIS evaluation servers)")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier evaluation")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--device", metavar="DEVICE", help="auto | cpu | cuda | cuda:N | mps (default: the config's "
+                        "device, auto; same as device=...)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. eval.protocol=unseen")
 
 
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--save-results is for --task instance (semantic: eval.save_predictions=true writes PNGs)")
     CLIP_OPTION.set("model.clip=")  # hints name the config key this command takes
     cfg = load_config(args.config, args.overrides)
+    if args.device:
+        cfg.device = args.device
     if args.checkpoint:
         cfg.model.checkpoint = args.checkpoint
     _check_task(cfg, args.task)

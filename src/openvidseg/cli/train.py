@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="delete a run found in output_dir and start over")
     parser.add_argument("--no-progress", action="store_true", help="print log lines instead of a progress bar "
                         "(the bar is shown only on a terminal)")
+    parser.add_argument("--device", metavar="DEVICE", help="auto | cpu | cuda | cuda:N | mps (default: the config's "
+                        "device, auto; same as device=...)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.max_iters=1000")
 
 
@@ -34,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
     CLIP_OPTION.set("model.clip=")  # hints name the config key this command takes
     cfg = load_config(args.config, args.overrides)
+    if args.device:
+        cfg.device = args.device
     try:
         run_training(cfg, resume=args.resume, overwrite=args.overwrite,
                      progress=not args.no_progress and sys.stderr.isatty())

@@ -165,8 +165,9 @@ class VideoFileFrames(FrameSource):
             self._container, self._decoder, self._first = None, None, None
 
 
-def open_frames(source: str | Path | FrameSource, fps: float | None = None) -> FrameSource:
-    """A frame source for a video file, a folder of frames, a glob of frames, or a single image.
+def open_frames(source: str | Path | FrameSource | Any, fps: float | None = None) -> FrameSource:
+    """A frame source for a video file, a folder of frames, a glob of frames, a single image, or frames
+    in memory (a (T, H, W, 3) array, one image, or a list or iterable of NumPy arrays / PIL images).
 
     `fps` labels image sequences (they carry no rate); a video file's own rate wins. A `FrameSource`
     (e.g. a dataset video) is returned unchanged. Raises `DataError` for a missing path, a file that
@@ -177,6 +178,10 @@ def open_frames(source: str | Path | FrameSource, fps: float | None = None) -> F
         raise InputError(f"frame rate {fps:g}: use a number of frames per second above 0, e.g. --fps 25")
     if isinstance(source, FrameSource):
         return source
+    if not isinstance(source, (str, Path)):  # in-memory frames: an array, an image, a list or iterable of them
+        from openvidseg.data.array_frames import ArrayFrames, is_image
+
+        return ArrayFrames([source] if is_image(source) else source, fps=fps)
     path = Path(source).expanduser()
     if path.is_dir():
         return ImageFrames.from_folder(path, fps=fps)

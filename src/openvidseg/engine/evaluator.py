@@ -91,7 +91,7 @@ def evaluate(
     mine = list(videos)[rank():: world_size()]  # each process its share of the videos
     bar = None
     if progress and is_main_process():
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
 
         bar = tqdm(total=sum(len(v.labelled) for v in mine), unit="frame", desc=f"eval ({mode})", dynamic_ncols=True)
     try:

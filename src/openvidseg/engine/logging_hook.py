@@ -3,11 +3,14 @@ the event log (losses averaged over the steps since the last record, learning ra
 per step and waiting for data, iterations/s, ETA), and a tqdm bar with it/s and ETA, or plain lines when the bar is off."""
 from __future__ import annotations
 
+import logging
 import time
 
 from openvidseg.engine.distributed import is_main_process
 from openvidseg.engine.event_log import EventLog
 from openvidseg.engine.hooks import HookBase, is_due
+
+logger = logging.getLogger(__name__)
 
 
 def format_record(record: dict) -> str:
@@ -38,7 +41,7 @@ class LoggingHook(HookBase):
     def before_train(self) -> None:
         self._reset_window()
         if self.enabled and self.progress:
-            from tqdm import tqdm
+            from tqdm.auto import tqdm
 
             self.bar = tqdm(total=self.trainer.max_iters, initial=self.trainer.iter, unit="it", desc="train",
                             dynamic_ncols=True)
@@ -72,7 +75,7 @@ class LoggingHook(HookBase):
             record["grad_norm"] = trainer.last_grad_norm
         self.log.write(record)
         if self.enabled and self.bar is None:
-            print(format_record(record), flush=True)
+            logger.info(format_record(record))
         self._reset_window()
 
     def after_train(self) -> None:
@@ -81,10 +84,7 @@ class LoggingHook(HookBase):
             self.bar = None
 
     def message(self, text: str) -> None:
-        """Print a line on the main process without breaking the bar."""
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.write(text)
-        else:
-            print(text, flush=True)
+        """Log a line (logger 'openvidseg.engine...') on the main process; the command line's handler
+        prints it above the bar."""
+        if self.enabled:
+            logger.info(text)

@@ -96,7 +96,7 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
     on_frame(index, frame (H, W, 3) uint8, class map (H, W) uint8) is called after each frame is segmented
     (live progress, e.g. the web app; its mask and overlay frame are written behind it on the writer thread);
     an exception it raises stops the run as Ctrl-C does."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     from openvidseg.inference.background import OrderedWorker, Prefetch
     from openvidseg.inference.stream import predict_frames
@@ -238,7 +238,7 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                                    min_confidence=min_confidence, background=background, speed=speed,
                                    keyframe_interval=keyframe_interval, batch_size=batch_size,
                                    allow_untrained=allow_untrained, task=task, min_score=min_score)
-        label = None if isinstance(source, FrameSource) else str(source)
+        label = str(source) if isinstance(source, (str, Path)) else None
         return write_task_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha,
                                   max_frames=max_frames, resume=resume, overwrite=overwrite,
                                   show_progress=show_progress, input_label=label, font=font)

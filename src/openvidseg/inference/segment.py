@@ -207,6 +207,14 @@ class Segmenter:
             labels = labels.masked_fill(confidence < self.min_confidence, NO_CLASS)
         return labels.to(torch.uint8).numpy()
 
+    def __call__(self, image: Any) -> np.ndarray:
+        """Segment one image: a PIL image, an (H, W, 3) uint8 NumPy array (or gray, RGBA, float 0..1) or an
+        image path -> (H, W) uint8 class indices into `class_names` (255 = no class), at the image's size.
+        Each call is independent (a one-frame video); use `segment` for the frames of a video."""
+        from openvidseg.data.array_frames import as_rgb_frame
+
+        return self.class_map(self.predictor().step(as_rgb_frame(image)))
+
     def segment(self, frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
         """(index, (H, W, 3) uint8 frame) pairs in order -> (index, (H, W) uint8 class map), lazily."""
         from openvidseg.inference.stream import predict_frames

@@ -7,6 +7,7 @@ protocol's LUTs, and fed to the confusion-matrix metric and to VC8 / VC16.
 """
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from openvidseg.data.vspw_layout import MASK_DIR, check_root, dataset_classes, m
 from openvidseg.errors import DataError
 from openvidseg.metrics.result import ScoreResult
 from openvidseg.metrics.video_scores import VideoScores
+
+logger = logging.getLogger(__name__)
 
 MAX_LISTED = 8  # file names shown in one message
 MAX_PROBLEMS = 20  # stop reading after this many bad prediction files
@@ -124,7 +127,7 @@ def score_predictions(pred_dir: str | Path, root: str | Path, split: str = "val"
     frames = {video: video_masks(root, video) for video in split_videos(root, split)}
     total = sum(len(names) for names in frames.values())
     files = match_prediction_files(pred_dir, frames)
-    warn = on_warning or (lambda message: print(f"warning: {message}", file=sys.stderr))
+    warn = on_warning or logger.warning
     announce_prediction_files(files, total, allow_missing, split, warn)
 
     gt_lut, pred_lut = evaluation.gt_lut(), evaluation.prediction_lut()  # (256,) uint8 tables
@@ -165,6 +168,6 @@ def score_predictions(pred_dir: str | Path, root: str | Path, split: str = "val"
 
 
 def progress_bar(total: int):
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="frame", desc="score", file=sys.stderr)
