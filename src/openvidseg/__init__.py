@@ -19,6 +19,7 @@ _LAZY = {
     "create_model": "openvidseg.models",
     "list_models": "openvidseg.models",
     "load_model": "openvidseg.models",
+    "push_to_hub": "openvidseg.models.publish",
     "OpenVidSegError": "openvidseg.errors",
     "segment_video": "openvidseg.inference.segment",
     "load_segmenter": "openvidseg.inference.segment",
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from openvidseg.inference.outputs import write_segmentation
     from openvidseg.inference.segment import Segmenter, load_segmenter, segment_video
     from openvidseg.models import create_model, list_models, load_model
+    from openvidseg.models.publish import push_to_hub
 
 
 def __getattr__(name: str) -> Any:

@@ -65,3 +65,7 @@ class Terminated(KeyboardInterrupt):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
+
+
+class HubError(OpenVidSegError):
+    """A push to the Hugging Face hub that failed: no login, no write access, no network."""

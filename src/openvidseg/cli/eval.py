@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="semantic (default): a class per pixel on a VSPW-layout dataset; instance: tracks of an "
                              "instance model on a YouTube-VIS / OVIS / LV-VIS annotation file")
     parser.add_argument("--config", required=True, metavar="PRESET", help="packaged preset name or YAML file")
-    parser.add_argument("--checkpoint", metavar="PATH", help="trained weights (model.safetensors with its model.json)")
+    parser.add_argument("--checkpoint", metavar="PATH_OR_ID", help="trained weights: model.safetensors (with its "
+                        "model.json), its folder, or a Hugging Face hub id (user/name)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: <output_dir>/eval_<protocol>, "
                         "instance: <output_dir>/eval_instance)")
     parser.add_argument("--save-results", action="store_true", help="instance: also write results.json and "

@@ -57,8 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument("--model", metavar="NAME", help="registered model (default: dense_clip_vitb16, or the "
                        "checkpoint's model; `openvidseg info` lists them)")
-    model.add_argument("--checkpoint", metavar="PATH", help="trained weights: model.safetensors (with model.json beside "
-                       "it) or a training run's folder")
+    model.add_argument("--checkpoint", metavar="PATH_OR_ID", help="trained weights: model.safetensors (with model.json "
+                       "beside it), a training run's folder, or a Hugging Face hub id (user/name)")
     model.add_argument("--allow-untrained", action="store_true", help="run a trainable model (ov2vss_*, frame_*, "
                        "clip_vis_*, ovformer_*) "
                        "without --checkpoint, with its random head (benchmarks, tests; its masks mean nothing)")

@@ -97,11 +97,20 @@ def _eval_hook(cfg: ExperimentConfig, task: str, eval_set: Any, device, **kwargs
                     cfg.train.eval_interval, settings={"mode": cfg.eval.mode, "protocol": protocol.name}, **kwargs)
 
 
+def training_facts(cfg: ExperimentConfig, global_batch: int, preset: str | None) -> dict[str, Any]:
+    """How a model was trained, kept in its model.json (and shown by its hub model card)."""
+    return {"preset": preset, "dataset": cfg.data.dataset, "data_root": Path(cfg.data.root or "").name,
+            "train_split": cfg.data.train_split, "val_split": cfg.data.val_split, "split": cfg.data.split,
+            "class_names": cfg.data.class_names, "iterations": cfg.train.max_iters, "global_batch": global_batch,
+            "precision": cfg.train.precision, "seed": cfg.train.seed}
+
+
 def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool = False, progress: bool = True,
-                 extra_hooks: Iterable[HookBase] = ()) -> TrainSummary:
+                 extra_hooks: Iterable[HookBase] = (), preset: str | None = None) -> TrainSummary:
     """Train as `cfg` describes, in this process or as one rank of a torchrun launch; `resume` (or
     cfg.train.resume) continues the run in cfg.output_dir from its newest checkpoint, `overwrite`
-    replaces a run found there. `extra_hooks` run after the built-in ones."""
+    replaces a run found there. `extra_hooks` run after the built-in ones; `preset` (the config's name)
+    is recorded in model.json."""
     from openvidseg.data import build_eval_dataset, build_train_dataset, prepare_dataset
     from openvidseg.data.build import build_instance_eval_dataset, build_instance_train_dataset
     from openvidseg.data.instance_dataset import collate_instance_clips
@@ -166,7 +175,8 @@ def run_training(cfg: ExperimentConfig, *, resume: bool = False, overwrite: bool
                                           find_unused_parameters=cfg.train.find_unused_parameters)
     log = EventLog(output, enabled=is_main_process(), purge_after=start if resume else None)
     logger = LoggingHook(log, cfg.train.log_interval, progress=progress)
-    info = {"train_class_names": list(train_set.class_names)}
+    info = {"train_class_names": list(train_set.class_names),
+            "training": training_facts(cfg, sampler.global_batch, preset)}
     hooks: list[HookBase] = [logger, CheckpointHook(manager, sampler, cfg.train.checkpoint_interval,
                                                    output / FINAL_MODEL, info)]
     evaluation = None

@@ -5,7 +5,8 @@ one class map per frame, lazily, through the streaming `VideoPredictor` (memory 
         ...  # labels: (H, W) uint8 class indices into the class list (255 = no class), at the frame's size
 
 Models: a registered name (default `dense_clip_vitb16`, training-free, on `openai/clip-vit-base-patch16`),
-a trained checkpoint (model.safetensors + model.json, whose JSON names the model), or a model instance.
+a trained checkpoint (model.safetensors + model.json, whose JSON names the model; its file, its folder or a
+hub id 'user/repo'), or a model instance.
 `speed` is a profile (inference/profiles.py): `balanced` (default) runs dense-CLIP models in one pass at
 short side 224, `quality` with their own sliding windows (448 for dense_clip_vitb16), `fast` as balanced on
 every 3rd frame with class maps carried along the motion in between. `size` is the short side frames
@@ -27,6 +28,7 @@ from openvidseg.errors import InputError
 from openvidseg.inference.predictor import FramePrediction, VideoPredictor
 from openvidseg.inference.profiles import DEFAULT_SPEED, get_profile
 from openvidseg.models.base import OpenVocabularyModel, VideoSegmenter
+from openvidseg.models.checkpoint import checkpoint_label
 from openvidseg.runtime import resolve_device, resolve_dtype
 from openvidseg.tasks import DEFAULT_MODELS, check_task_options
 from openvidseg.vocabulary import NO_CLASS, build_vocabulary, check_class_names, check_prompt_lengths
@@ -46,10 +48,11 @@ def build_segment_model(model: str | None = None, checkpoint: str | Path | None 
     the model's own windows, as `quality`); size sets the
     working short side of models that resize frames themselves (dense CLIP). The model must do `task`
     (default: the task's default model, DEFAULT_MODELS)."""
-    from openvidseg.models.checkpoint import load_model, load_weights, read_info
+    from openvidseg.models.checkpoint import load_model, load_weights, read_info, resolve_checkpoint
     from openvidseg.models.registry import accepted_options, create_model, family_builder, get_variant
 
     if checkpoint is not None:
+        checkpoint = resolve_checkpoint(checkpoint)  # a hub id is fetched once, here
         saved = read_info(checkpoint)["model"]
         name = model or saved
     else:
@@ -158,7 +161,7 @@ class Segmenter:
         resolve_dtype(precision)  # unknown precisions fail here, before any video is opened
         self.memory_interval = memory_interval
         self.min_confidence = min_confidence
-        self.checkpoint = str(Path(checkpoint).expanduser().resolve()) if checkpoint is not None else None
+        self.checkpoint = checkpoint_label(checkpoint) if checkpoint is not None else None
 
     def templates(self) -> tuple[str, ...]:
         """The prompt templates the model puts class names in."""

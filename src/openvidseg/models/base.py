@@ -102,6 +102,14 @@ class OpenVocabularyModel(nn.Module):
                 groups["backbone" if name.startswith(self.backbone_prefixes) else "head"].append(param)
         return groups
 
+    def push_to_hub(self, repo_id: str, **options) -> str:
+        """Upload model.safetensors, model.json and a generated model card to hub repository `repo_id` (created
+        when missing); returns the commit URL. Options: evaluations, private, token, commit_message (see
+        `openvidseg.models.publish.push_to_hub`). Load it back with `openvidseg.load_model(repo_id)`."""
+        from openvidseg.models.publish import push_to_hub
+
+        return push_to_hub(self, repo_id, **options)
+
 
 class VideoSegmenter(OpenVocabularyModel):
     """Base class of the semantic model families. Subclasses implement `encode_frames` and `decode`; temporal

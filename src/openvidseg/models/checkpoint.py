@@ -4,10 +4,11 @@ Frozen CLIP weights are not saved (they come from the CLIP source, e.g. the hub)
 including CLIP parameters that were fine-tuned. Loading is strict: weights of another architecture fail
 with a count of the mismatched keys and the first few.
 
-A checkpoint is named by its weights file or by a folder holding `model.safetensors` (a training run's
-folder, or one of its checkpoints/iter_* folders). Models record where their trained weights came from
-(`trained_weights`: None for a freshly built model with a random trainable head), so that segmenting
-with an untrained head can be refused (`has_untrained_head`).
+A checkpoint is named by its weights file, a folder holding `model.safetensors` (a training run's folder,
+one of its checkpoints/iter_* folders, a downloaded snapshot), or a Hugging Face hub id ('user/repo', fetched
+once into the hub cache; `openvidseg.models.publish` is the other direction). Models record where their
+trained weights came from (`trained_weights`: None for a freshly built model with a random trainable head),
+so that segmenting with an untrained head can be refused (`has_untrained_head`).
 """
 from __future__ import annotations
 
@@ -72,9 +73,31 @@ def checkpoint_file(path: str | Path) -> Path:
     return path
 
 
+def resolve_checkpoint(source: str | Path) -> Path:
+    """The weights file of a checkpoint given as a file, a folder holding model.safetensors (`checkpoint_file`),
+    or a hub id (downloaded once into the Hugging Face cache; offline and not cached: one-line
+    `WeightsNotFoundError`)."""
+    from openvidseg.hub import download_snapshot, is_hub_id
+
+    if isinstance(source, str) and is_hub_id(source):
+        folder = download_snapshot(source, what="model", how_to_pass="--checkpoint /path/to/model.safetensors")
+        if not (folder / WEIGHTS_NAME).is_file():
+            raise WeightsError(f"hub repository '{source}' holds no {WEIGHTS_NAME}: it is not an openvidseg model "
+                               "(push one with model.push_to_hub or `openvidseg train --push-to-hub`)")
+        return folder / WEIGHTS_NAME
+    return checkpoint_file(source)
+
+
+def checkpoint_label(source: str | Path) -> str:
+    """How a run records the checkpoint it used: a hub id as given, a path made absolute."""
+    from openvidseg.hub import is_hub_id
+
+    return source if isinstance(source, str) and is_hub_id(source) else str(Path(source).expanduser().resolve())
+
+
 def read_info(path: str | Path) -> dict[str, Any]:
-    """The JSON of a checkpoint (model name, build options, ...)."""
-    path = checkpoint_file(path)
+    """The JSON of a checkpoint (model name, build options, ...); `path` as `resolve_checkpoint` takes it."""
+    path = resolve_checkpoint(path)
     info_file = info_path(path)
     if not info_file.is_file():
         what = " (it holds CLIP weights: pass them with --clip, or model.clip= in a config)" if _is_clip(path) else ""
@@ -98,7 +121,7 @@ def _is_clip(path: Path) -> bool:
 
 def load_weights(model: nn.Module, path: str | Path) -> None:
     """Load checkpoint weights into `model`, strictly: mismatched keys are counted and the first few named."""
-    path = checkpoint_file(path)
+    path = resolve_checkpoint(path)
     state = read_state_dict(path)
     keys = saved_keys(model)
     expected = {k: v for k, v in model.state_dict().items() if k in keys}
@@ -152,16 +175,18 @@ def has_untrained_head(model: nn.Module) -> bool:
     return getattr(model, "trained_weights", "") is None and any(p.requires_grad for p in model.parameters())
 
 
-def load_model(path: str | Path, **overrides: Any) -> nn.Module:
-    """Rebuild the model a checkpoint (a weights file or a folder holding model.safetensors) was saved
-    from and load its weights. Overrides replace build options (e.g. clip='/models/clip-vit-base-patch16'
-    to use a local CLIP copy)."""
+def load_model(source: str | Path, **overrides: Any) -> nn.Module:
+    """Rebuild the model a checkpoint was saved from and load its weights; `source` is its .safetensors
+    file, a folder holding model.safetensors, or a hub id ('user/repo'). Overrides replace build options
+    (e.g. clip='/models/clip-vit-base-patch16' to use a local CLIP copy). The model keeps the checkpoint's
+    JSON as `checkpoint_info` (training facts a later `push_to_hub` puts in the model card)."""
     from openvidseg.models.registry import create_model
 
-    path = checkpoint_file(path)
+    path = resolve_checkpoint(source)
     info = read_info(path)
     options = {**info["options"], **{k: v for k, v in overrides.items() if v is not None}}
     model = create_model(info["model"], **options)
     check_same_clip(model, info, path)
     load_weights(model, path)
+    model.checkpoint_info = info
     return model
