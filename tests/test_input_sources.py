@@ -1,16 +1,22 @@
 """Every way a video can come in: in-memory frames (NumPy arrays, PIL images, a (T, H, W, 3) array, any
-iterable) through the Python API; each gives the class maps of the same frames read from files."""
+iterable) through the Python API, http(s) URLs (a local server), standard input (a non-seekable pipe),
+folders of videos, cameras (where there is one); each gives the frames, or class maps, of the same video
+read from a file."""
 from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from segment_reference import scene
+from segment_reference import read_masks, scene
 
 import openvidseg
 from openvidseg.data.array_frames import ArrayFrames
 from openvidseg.data.video import open_frames
-from openvidseg.errors import InputError
+from openvidseg.errors import DataError, InputError
 
 CLASSES = "red wall, blue sky, green ball"
 
@@ -79,3 +85,273 @@ def test_bad_in_memory_frames_name_the_frame(frames):
     list(video)
     with pytest.raises(InputError, match="has been read already"):
         list(video)
+
+
+# --- streams: http(s) URLs, standard input, folders of videos, cameras -------------------------------------------
+
+def write_mkv(path, frames, fps: int = 10):
+    """An H.264 Matroska file: a container that stores no frame count (a stream of unknown length)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def decoded(source) -> list[np.ndarray]:
+    with open_frames(source) as video:
+        return [frame for _, frame in video]
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    """A folder with an MP4 whose index comes last (as most encoders write them) and an MKV; 40 frames of
+    noise so that the MP4 is larger than FFmpeg's read buffer."""
+    from segment_reference import write_video
+
+    folder = tmp_path_factory.mktemp("served")
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (64, 96, 3), dtype=np.uint8) for _ in range(40)]
+    write_video(folder / "walk.mp4", frames)
+    write_mkv(folder / "live.mkv", frames[:12])
+    assert (folder / "walk.mp4").stat().st_size > 64 * 1024
+    return folder
+
+
+@pytest.fixture(scope="module")
+def http_server(videos):
+    """A local HTTP server on 127.0.0.1 that answers byte ranges, as real web servers do (FFmpeg seeks to an
+    MP4's index with them)."""
+    import functools
+    import http.server
+    import re
+    import threading
+
+    class RangeHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def send_head(self):
+            match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+            path = Path(self.translate_path(self.path))
+            if match is None or not path.is_file():
+                return super().send_head()
+            data = path.read_bytes()
+            start = int(match.group(1))
+            end = min(int(match.group(2) or len(data) - 1), len(data) - 1)
+            self.send_response(206)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+            self.send_header("Content-Length", str(end - start + 1))
+            self.send_header("Accept-Ranges", "bytes")
+            self.end_headers()
+            import io
+
+            return io.BytesIO(data[start: end + 1])
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeHandler, directory=str(videos)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_http_urls_decode_like_the_files(videos, http_server):
+    for name in ("walk.mp4", "live.mkv"):
+        remote, local = decoded(f"{http_server}/{name}?token=abc"), decoded(videos / name)
+        assert len(remote) == len(local) > 0
+        for a, b in zip(remote, local):
+            np.testing.assert_array_equal(a, b)
+    with open_frames(f"{http_server}/live.mkv") as video:
+        assert video.num_frames is None and video.name == "live" and video.fps == 10  # unknown length
+
+
+def test_segment_a_url_of_unknown_length(videos, http_server, tmp_path, capsys):
+    from openvidseg.cli import main
+
+    args = ["segment", "--classes", CLASSES, "--model", "dense_clip_tiny", "--quiet", "--no-video"]
+    assert main([*args, f"{http_server}/live.mkv", "--out", str(tmp_path / "url")]) == 0
+    assert main([*args, str(videos / "live.mkv"), "--out", str(tmp_path / "file")]) == 0
+    summary = json.loads((tmp_path / "url" / "live" / "summary.json").read_text())
+    assert summary["complete"] and summary["frames"] == 12 and summary["declared_frames"] is None
+    assert summary["input"] == f"{http_server}/live.mkv"
+    remote, local = read_masks(tmp_path / "url" / "live"), read_masks(tmp_path / "file" / "live")
+    assert len(remote) == len(local) == 12 and all(np.array_equal(a, b) for a, b in zip(remote, local))
+    capsys.readouterr()
+    assert main([*args, f"{http_server}/missing.mp4", "--out", str(tmp_path / "o")]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "404 Not Found" in line and "check the address" in line and "Traceback" not in line
+
+
+@pytest.mark.parametrize("name", ["live.mkv", "walk.mp4"])
+def test_standard_input_is_read_from_a_pipe_without_seeking(videos, name, monkeypatch):
+    """A non-seekable pipe: an MKV streams (length unknown), an MP4 whose index comes last is spooled."""
+    import io
+    import os
+    import threading
+
+    data = (videos / name).read_bytes()
+    read_end, write_end = os.pipe()
+
+    def feed():
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(os.fdopen(read_end, "rb")))
+    with open_frames("-") as video:
+        assert video.name == "stdin" and video.num_frames == (None if name.endswith(".mkv") else 40)
+        frames = [frame for _, frame in video]
+    expected = decoded(videos / name)
+    assert len(frames) == len(expected)
+    for a, b in zip(frames, expected):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(DataError, match="can be read only once"):
+        list(video)
+
+
+def test_segment_dash_reads_a_piped_video(videos, tmp_path):
+    """The command as a user types it: `cat walk.mp4 | openvidseg segment - ...` (a real pipe)."""
+    import subprocess
+    import sys
+
+    from train_helpers import single_thread_env
+
+    command = [sys.executable, "-m", "openvidseg", "segment", "-", "--classes", CLASSES, "--model", "dense_clip_tiny",
+               "--no-video", "--quiet", "--out", str(tmp_path / "out")]
+    done = subprocess.run(command, input=(videos / "walk.mp4").read_bytes(), capture_output=True,
+                          env=single_thread_env(), timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert b"out/stdin: 40 frames, complete" in done.stdout
+    summary = json.loads((tmp_path / "out" / "stdin" / "summary.json").read_text())
+    assert summary["input"] == "-" and summary["frames"] == 40
+    terminal = subprocess.run(command[:-1] + [str(tmp_path / "tty")], stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, env=single_thread_env(), timeout=300)
+    assert terminal.returncode == 1 and terminal.stderr.strip().count("\n") == 0  # an empty pipe: one line
+    assert "nothing was piped into standard input" in terminal.stderr
+
+
+def test_a_folder_of_videos_is_a_batch_of_its_videos(videos, tmp_path, capsys):
+    from openvidseg.cli import main
+    from openvidseg.data.video import expand_inputs
+
+    assert expand_inputs([str(videos), "x.mp4"]) == [str(videos / "live.mkv"), str(videos / "walk.mp4"), "x.mp4"]
+    code = main(["segment", str(videos), "--classes", CLASSES, "--model", "dense_clip_tiny", "--quiet",
+                 "--no-video", "--max-frames", "3", "--out", str(tmp_path)])
+    assert code == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["live", "walk"]
+    assert "folder" not in capsys.readouterr().err
+    assert main(["segment", "-", "-", "--classes", "a", "--out", str(tmp_path / "twice")]) == 2
+    assert "given more than once" in capsys.readouterr().err
+
+
+def test_stream_names():
+    from openvidseg.data.video import stream_name
+    from openvidseg.inference.output_folder import input_name
+
+    assert stream_name("https://example.org/videos/clip.mp4?x=1") == "clip"
+    assert stream_name("rtsp://cam.local:554/") == "cam.local"
+    assert stream_name("rtsp://10.0.0.2/live/stream1") == "stream1"
+    assert input_name("-") == "stdin" and input_name("http://h/a/b.webm") == "b"
+
+
+def test_a_camera_that_is_not_there_says_which_exist():
+    with pytest.raises(DataError, match=r"camera /dev/video97 not found; cameras here: "):
+        open_frames("/dev/video97")
+
+
+@pytest.mark.skipif(not Path("/dev/video0").exists(), reason="no camera (/dev/video0) on this machine")
+def test_a_v4l2_camera_gives_live_frames():
+    import itertools
+
+    with open_frames("/dev/video0") as camera:
+        frames = [frame for _, frame in itertools.islice(camera, 3)]
+    assert len(frames) == 3 and frames[0].shape == (camera.height, camera.width, 3)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def publish_rtsp(url: str, frames: list[np.ndarray], fps: int, stop) -> None:
+    """Publish frames to an RTSP server in real time (FFmpeg's RTSP muxer: ANNOUNCE + RECORD), until `stop`."""
+    import time
+
+    import av
+
+    deadline = time.time() + 20
+    while True:  # the server may still be starting
+        try:
+            out = av.open(url, "w", format="rtsp", options={"rtsp_transport": "udp"})
+            break
+        except OSError:
+            if time.time() > deadline or stop.is_set():
+                raise
+            time.sleep(0.3)
+    with out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.options = {"tune": "zerolatency", "preset": "ultrafast", "g": str(fps)}
+        start = time.time()
+        for i in range(10 * len(frames)):
+            if stop.is_set():
+                break
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frames[i % len(frames)], format="rgb24")):
+                out.mux(packet)
+            time.sleep(max(0.0, start + (i + 1) / fps - time.time()))
+
+
+@pytest.mark.skipif(shutil.which("rtsp-server-perl") is None,
+                    reason="no local RTSP server (apt install rtsp-server-perl) to publish a test stream to")
+def test_an_rtsp_stream_is_live_and_of_unknown_length(tmp_path):
+    """A real RTSP session on 127.0.0.1: rtsp-server-perl relays what PyAV publishes to our reader."""
+    import itertools
+    import subprocess
+    import threading
+    import time
+
+    clients, sources = free_port(), free_port()
+    server = subprocess.Popen(["rtsp-server-perl", "-c", str(clients), "-s", str(sources), "--rtp_start_port",
+                               str(20000 + clients % 20000)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stop = threading.Event()
+    try:
+        deadline = time.time() + 90  # perl takes a while to start on a busy machine
+        while not all(port_open(port) for port in (clients, sources)):
+            assert server.poll() is None and time.time() < deadline, "rtsp-server-perl did not start"
+            time.sleep(0.3)
+        publisher = threading.Thread(target=publish_rtsp, daemon=True,
+                                     args=(f"rtsp://127.0.0.1:{sources}/live", scene(10, 96, 128), 10, stop))
+        publisher.start()
+        deadline, video = time.time() + 20, None
+        while video is None:
+            try:
+                video = open_frames(f"rtsp://127.0.0.1:{clients}/live")
+            except DataError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        with video:
+            assert video.num_frames is None and video.name == "live" and (video.height, video.width) == (96, 128)
+            frames = [frame for _, frame in itertools.islice(video, 12)]
+        assert len(frames) == 12 and frames[0].shape == (96, 128, 3)
+        assert frames[0][48, 10, 0] > 150 and frames[0][48, 120, 2] > 150  # red left half, blue right half
+    finally:
+        stop.set()
+        server.terminate()
+        server.wait(timeout=10)

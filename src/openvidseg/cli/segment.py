@@ -1,7 +1,8 @@
 """Segment videos with any class names: masks, an overlay video and a summary per input.
 
-INPUT is a video file, a folder of frames, or a glob of frames (quote it: 'frames/*.png'); several
-inputs make a batch, segmented with one model loaded once. Each input gets OUT/<input name>/ with
+INPUT is a video file, a folder of frames, a folder of videos (each its own input), a glob of frames
+(quote it: 'frames/*.png'), an http(s) or rtsp URL, - (a video piped into standard input) or a camera
+(/dev/video0); several inputs make a batch, segmented with one model loaded once. Each input gets OUT/<input name>/ with
 masks/<frame index, 5 digits>.png (palette PNGs: value = class index in classes.json, 255 = no class),
 overlay.mp4 (the frames at their own size and fps with the classes blended in and a legend of the
 classes present), classes.json (names in index order and colours) and summary.json (per class: share
@@ -45,7 +46,8 @@ PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, frame folder or quoted glob of frames")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, folder of frames or of videos, quoted "
+                        "glob of frames, http(s)/rtsp URL, - (a video on standard input) or a camera (/dev/video0)")
     parser.add_argument("--task", default="semantic", choices=SEGMENT_TASKS,
                         help="semantic: a class per pixel; instance: object tracks with ids (default: semantic)")
     vocabulary = parser.add_argument_group("classes")
@@ -109,12 +111,17 @@ def _log(args: argparse.Namespace, message: str) -> None:
 
 
 def _check_inputs(inputs: list[str], fps: float | None) -> None:
-    """Open (and close) every input before the model loads, so a missing or broken input stops the run at once."""
-    from openvidseg.data.video import open_frames
+    """Open (and close) every input before the model loads, so a missing or broken input stops the run at once
+    (standard input, which can be read only once, is checked when it is read)."""
+    from openvidseg.data.video import STDIN, open_frames
+    from openvidseg.errors import InputError
 
+    if inputs.count(STDIN) > 1:
+        raise InputError("'-' (standard input) is given more than once: there is one standard input")
     for source in inputs:
-        with open_frames(source, fps=fps):
-            pass
+        if source != STDIN:
+            with open_frames(source, fps=fps):
+                pass
 
 
 def _check_fonts(classes, font: str | None) -> None:
@@ -139,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from openvidseg.data.frame_source import IMAGE_SUFFIXES
-    from openvidseg.data.video import open_frames
+    from openvidseg.data.video import expand_inputs, open_frames
     from openvidseg.errors import OpenVidSegError
     from openvidseg.inference.output_folder import OutputFolder, input_name, unique_folder_names
     from openvidseg.inference.outputs import write_task_outputs
@@ -152,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
     set_threads(args.threads)
     _check_fonts(classes, args.font)
+    args.inputs = expand_inputs(args.inputs)  # a folder of videos stands for its videos
     _check_inputs(args.inputs, args.fps)
     images = [s for s in args.inputs if Path(s).is_file() and Path(s).suffix.lower() in IMAGE_SUFFIXES]
     if len(images) > 1:

@@ -98,7 +98,8 @@ class ImageFrames(FrameSource):
         folder = Path(folder)
         paths = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: natural_key(p.name))
         if not paths:
-            raise DataError(f"folder {folder} holds no frames (expected images: {', '.join(IMAGE_SUFFIXES)})")
+            raise DataError(f"folder {folder} holds no frames or videos (expected images: {', '.join(IMAGE_SUFFIXES)}; "
+                            "or video files, each segmented on its own)")
         return cls(paths, name=folder.name, fps=fps)
 
     @classmethod

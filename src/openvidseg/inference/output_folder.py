@@ -33,7 +33,12 @@ RESERVE = ".space-reserve"
 def input_name(source: str | Path) -> str:
     """A readable name for an input: a video's file name without suffix, a folder's name, or for a glob
     the last folder before the pattern ('clips/a/*.png' -> 'a'; 'frame_*.png' -> 'frames'). A frame
-    folder with a generic name takes its parent's: VSPW's 'dog/origin' -> 'dog'."""
+    folder with a generic name takes its parent's: VSPW's 'dog/origin' -> 'dog'; '-' is 'stdin', a URL its
+    file name or host."""
+    from openvidseg.data.video import STDIN, is_url, stream_name
+
+    if str(source) == STDIN or is_url(str(source)):
+        return stream_name(str(source))
     path = Path(source).expanduser()
     if path.is_dir():
         return _named_folder(path.resolve().parts) or "frames"
