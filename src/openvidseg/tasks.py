@@ -15,7 +15,8 @@ DEFAULT_MODELS = {"semantic": "dense_clip_vitb16", "instance": "clip_vis_vitb16"
 TASK_OPTIONS: dict[str, tuple[str, Any]] = {
     "memory_interval": ("semantic", 30), "min_confidence": ("semantic", 0.0), "background": ("semantic", False),
     "speed": ("semantic", "balanced"), "keyframe_interval": ("semantic", None), "batch_size": ("semantic", 1),
-    "compile": ("semantic", False), "min_score": ("instance", None),
+    "compile": ("semantic", False), "format": ("semantic", "png"), "save_scores": ("semantic", False),
+    "min_score": ("instance", None),
 }
 
 

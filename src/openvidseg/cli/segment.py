@@ -7,7 +7,10 @@ masks/<frame index, 5 digits>.png (palette PNGs: value = class index in classes.
 overlay.mp4 (the frames at their own size and fps with the classes blended in and a legend of the
 classes present), classes.json (names in index order and colours) and summary.json (per class: share
 of pixels, frames present, first and last appearance; frame count, fps, size; the resolved settings;
-"complete": true or false).
+"complete": true or false), plus timeline.csv (each class's share of every frame). --format npz writes
+masks/<frame>.npz (key labels) instead of PNGs, --format coco-rle a COCO-style annotations.json (one RLE
+per class and frame); --save-scores adds scores/<frame>.npz (key probabilities, (K, H, W) float16). The
+overlay carries the input's sound (--no-audio: without).
 
 --task instance segments and tracks object instances instead (CLIP-VIS, OVFormer): OUT/<input name>/ gets
 instances/<frame>.png (value = track id, 0 = none), overlay.mp4 (each track in its own colour with its id and
@@ -92,7 +95,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "to be shown (default: 0.5)")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--out", default="segmentations", metavar="DIR", help="output folder (default: ./segmentations)")
+    outputs.add_argument("--format", default="png", choices=("png", "npz", "coco-rle"),
+                         help="masks as palette PNGs (default), .npz class maps, or COCO RLEs gathered into "
+                         "annotations.json")
+    outputs.add_argument("--save-scores", action="store_true",
+                         help="also save each frame's class probabilities: scores/<frame>.npz, (K, H, W) float16")
     outputs.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
+    outputs.add_argument("--no-audio", action="store_true", help="do not copy the input's sound into overlay.mp4")
     outputs.add_argument("--no-masks", action="store_true", help="do not write the mask PNGs (then --resume restarts)")
     outputs.add_argument("--alpha", type=float, default=0.5, help="opacity of the class colours in the overlay (default: 0.5)")
     outputs.add_argument("--max-frames", type=int, metavar="N", help="segment only the first N frames of each input")
@@ -190,7 +199,9 @@ def run(args: argparse.Namespace) -> int:
                 summary = write_task_outputs(segmenter, frames, folder.path, masks=not args.no_masks,
                                              video=not args.no_video, alpha=args.alpha, max_frames=args.max_frames,
                                              resume=args.resume, overwrite=args.overwrite,
-                                             show_progress=show_progress, input_label=source, font=args.font)
+                                             show_progress=show_progress, input_label=source, font=args.font,
+                                             mask_format=args.format, save_scores=args.save_scores,
+                                             audio=not args.no_audio)
         except OpenVidSegError as err:
             print(f"openvidseg segment: error: {err}", file=sys.stderr)
             failures.append(err)

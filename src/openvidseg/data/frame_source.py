@@ -49,6 +49,7 @@ class FrameSource:
 
     name: str
     fps: float | None = None
+    audio_source: str | None = None  # a file or URL whose audio track goes with these frames
 
     @property
     def num_frames(self) -> int | None:

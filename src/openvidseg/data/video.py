@@ -147,6 +147,8 @@ class VideoFileFrames(FrameSource):
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else None
         self._num_frames = int(stream.frames) if stream.frames else None
+        seekable = self.reopenable and (self.path is not None or self.location.lower().startswith(("http:", "https:")))
+        self.audio_source = self.location if seekable and self._container.streams.audio else None  # not live streams
         self._orientation = display_orientation(_display_matrix(self._first))
         transpose = self._orientation[0]
         self._height = self._first.width if transpose else self._first.height

@@ -140,10 +140,11 @@ def write_track_outputs(segmenter: TrackSegmenter, source: FrameSource, out_dir:
                         video: bool = True, alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
                         overwrite: bool = False, show_progress: bool = False, input_label: str | None = None,
                         on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
-                        font: str | Path | None = None) -> dict[str, Any]:
+                        font: str | Path | None = None, audio: bool = True) -> dict[str, Any]:
     """Segment and track `source` (its first `max_frames` frames) into `out_dir` (see the module docstring) and
-    return the summary; arguments as `write_outputs` (on_frame gets the (H, W) uint8 track-id map)."""
-    from tqdm import tqdm
+    return the summary; arguments as `write_outputs` (on_frame gets the (H, W) uint8 track-id map; audio: copy
+    the input's sound into the overlay)."""
+    from tqdm.auto import tqdm
 
     from openvidseg.inference.video_writer import VideoWriter
 
@@ -207,7 +208,8 @@ def write_track_outputs(segmenter: TrackSegmenter, source: FrameSource, out_dir:
         progress.update()
 
     try:
-        writer = VideoWriter(folder.overlay, fps, source.width, source.height) if video else None
+        writer = (VideoWriter(folder.overlay, fps, source.width, source.height,
+                              audio=source.audio_source if audio else None) if video else None)
         replay = _spool_lines(folder.spool, start)
         spool = open(folder.spool, "a", encoding="utf-8")
         waiting: deque[np.ndarray] = deque()  # frames stepped into the predictor, not decoded yet

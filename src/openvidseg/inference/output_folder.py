@@ -1,7 +1,9 @@
 """The output folder of one segmented video: its files, safe names derived from inputs, and what is already
 there (nothing, a complete output, an interrupted one to resume, or something else).
 
-Layout of `OUT/<name>/`: `masks/<frame index, 5 digits>.png`, `overlay.mp4`, `classes.json`, `summary.json`.
+Layout of `OUT/<name>/`: `masks/<frame index, 5 digits>.png` (or .npz, or .json for COCO RLEs, gathered into
+`annotations.json` when the video is complete; see `mask_formats`), `scores/<frame>.npz` (with --save-scores),
+`overlay.mp4`, `timeline.csv`, `classes.json`, `summary.json`.
 `summary.json` is written when the output is started (with "complete": false), every few seconds while
 it runs, and when it ends, so a folder holding one is recognisably an output of `segment`, finished or
 not. While a run goes on, a hidden `.space-reserve` file holds enough disk space to write the final
@@ -24,8 +26,9 @@ GENERIC_FOLDERS = ("origin", "frames", "images", "imgs", "jpegimages", "rgb")  #
 UNSAFE_CHARS = set('/\\:*?"<>|')
 MAX_NAME_LENGTH = 100
 MASKS, OVERLAY, CLASSES, SUMMARY = "masks", "overlay.mp4", "classes.json", "summary.json"
-# masks are written under this suffix and renamed, so a mask file is always whole; the name does not end in
-# .png, so one left by a killed process is never taken for a mask (and resuming removes it)
+SCORES, TIMELINE = "scores", "timeline.csv"
+# masks and scores are written under this suffix and renamed, so such a file is always whole; the name does not
+# end in the format's suffix, so one left by a killed process is never taken for a mask (resuming removes it)
 PARTIAL = ".partial"
 RESERVE = ".space-reserve"
 
@@ -81,23 +84,31 @@ def unique_folder_names(names: Sequence[str]) -> list[str]:
     return unique
 
 
-def mask_name(index: int) -> str:
-    return f"{index:05d}.png"
+def mask_name(index: int, suffix: str = ".png") -> str:
+    return f"{index:05d}{suffix}"
 
 
 class OutputFolder:
     """Paths and state of one video's output folder."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, mask_format: str = "png", num_classes: int = 255):
+        from openvidseg.inference.mask_formats import mask_format as format_of
+
         self.path = Path(path).expanduser()
+        self.format = format_of(mask_format, num_classes)
         self.masks = self.path / MASKS
+        self.scores = self.path / SCORES
         self.overlay = self.path / OVERLAY
         self.classes = self.path / CLASSES
         self.summary = self.path / SUMMARY
         self.reserve = self.path / RESERVE
+        self.timeline = self.path / TIMELINE
 
     def mask_path(self, index: int) -> Path:
-        return self.masks / mask_name(index)
+        return self.masks / mask_name(index, self.format.suffix)
+
+    def scores_path(self, index: int) -> Path:
+        return self.scores / mask_name(index, ".npz")
 
     def exists(self) -> bool:
         """True when the folder exists and is not empty."""
@@ -139,36 +150,30 @@ class OutputFolder:
                              "choose a writable --out") from None
 
     def clear(self) -> None:
-        """Delete the files `segment` writes (and nothing else): masks, overlay, classes.json, summary.json."""
-        if self.masks.is_dir():
-            for file in self.masks.iterdir():
-                if file.is_file() and file.suffix == ".png" and file.name[:1].isdigit():
-                    file.unlink()
-            if not any(self.masks.iterdir()):
-                self.masks.rmdir()
-        for file in (self.overlay, self.classes, self.summary, self.reserve):
+        """Delete the files `segment` writes (and nothing else): masks and scores of any format, overlay,
+        timeline, COCO annotations, classes.json, summary.json, the space reserve."""
+        from openvidseg.inference.mask_formats import COCO_NAME
+
+        for folder in (self.masks, self.scores):
+            if folder.is_dir():
+                for file in folder.iterdir():
+                    if file.is_file() and file.suffix in (".png", ".npz", ".json") and file.name[:1].isdigit():
+                        file.unlink()
+                if not any(folder.iterdir()):
+                    folder.rmdir()
+        for file in (self.overlay, self.classes, self.summary, self.timeline, self.path / COCO_NAME, self.reserve):
             file.unlink(missing_ok=True)
 
-    def saved_frames(self) -> int:
-        """How many masks exist without a gap from frame 0 (where an interrupted run continues). The last
-        ones are decoded: a mask left unreadable by a power loss is deleted and made again."""
-        from PIL import Image
+    def saved_frames(self, scores: bool = False) -> int:
+        """How many masks (and, with `scores`, score files) exist without a gap from frame 0 (where an
+        interrupted run continues). The last ones are read: a file left unreadable by a power loss is
+        deleted and made again."""
+        import numpy as np
 
-        if not self.masks.is_dir():
-            return 0
-        for leftover in self.masks.glob(f"*{PARTIAL}"):  # a write cut short by a killed process
-            leftover.unlink()
-        names = {p.name for p in self.masks.iterdir()}
-        count = next(i for i in itertools.count() if mask_name(i) not in names)
-        for index in range(count - 1, max(-1, count - 3), -1):
-            try:
-                with Image.open(self.mask_path(index)) as image:
-                    image.load()
-                break
-            except (OSError, SyntaxError, ValueError):  # truncated, empty or garbled
-                self.mask_path(index).unlink()
-                count = index
-        return count
+        saved = _readable_run(self.masks, self.format.suffix, self.format.read)
+        if scores:
+            saved = min(saved, _readable_run(self.scores, ".npz", lambda path: np.load(path)["probabilities"]))
+        return saved
 
     def reserve_space(self, nbytes: int) -> None:
         """Hold `nbytes` of disk space in a hidden file (written out, not sparse), to be released by
@@ -184,17 +189,27 @@ class OutputFolder:
         self.reserve.unlink(missing_ok=True)
 
     def write_mask(self, index: int, labels, colors) -> None:
-        """Save an (H, W) uint8 class map as masks/<index>.png, atomically (a mask file is never half-written)."""
-        from openvidseg.viz import save_label_png
-
+        """Save an (H, W) uint8 class map as masks/<index><suffix> in the folder's format, atomically (a mask
+        file is never half-written)."""
         final = self.mask_path(index)
-        _write_atomically(final.with_name(final.name + PARTIAL), final, lambda path: save_label_png(labels, path, colors))
+        _write_atomically(final.with_name(final.name + PARTIAL), final,
+                          lambda path: self.format.write(path, labels, colors))
+
+    def write_scores(self, index: int, probabilities) -> None:
+        """Save a (K, H, W) float16 array of class probabilities as scores/<index>.npz (key `probabilities`),
+        atomically."""
+        import numpy as np
+
+        def write(path: Path) -> None:
+            with open(path, "wb") as file:
+                np.savez_compressed(file, probabilities=probabilities)
+
+        final = self.scores_path(index)
+        _write_atomically(final.with_name(final.name + PARTIAL), final, write)
 
     def read_mask(self, index: int, shape: tuple[int, int]):
         """A saved mask as an (H, W) uint8 array, checked against the frame size."""
-        from openvidseg.data.io import read_mask
-
-        mask = read_mask(self.mask_path(index))
+        mask = self.format.read(self.mask_path(index))
         if mask.shape != tuple(shape):
             raise DataError(f"saved mask {self.mask_path(index)} is {mask.shape[1]}x{mask.shape[0]} but the video is "
                             f"{shape[1]}x{shape[0]}: the input changed since; pass --overwrite to redo it")
@@ -204,6 +219,26 @@ class OutputFolder:
         """Write JSON atomically (a reader never sees half a file)."""
         text = json.dumps(data, indent=2) + "\n"
         _write_atomically(path.with_name(path.name + ".partial"), path, lambda partial: partial.write_text(text))
+
+
+def _readable_run(folder: Path, suffix: str, read) -> int:
+    """How many files <index, 5 digits><suffix> exist in `folder` without a gap from 0, after deleting the last
+    ones (up to two) that `read` cannot read (truncated, empty or garbled by a power loss)."""
+    if not folder.is_dir():
+        return 0
+    for leftover in folder.glob(f"*{PARTIAL}"):  # a write cut short by a killed process
+        leftover.unlink()
+    names = {p.name for p in folder.iterdir()}
+    count = next(i for i in itertools.count() if mask_name(i, suffix) not in names)
+    for index in range(count - 1, max(-1, count - 3), -1):
+        path = folder / mask_name(index, suffix)
+        try:
+            read(path)
+            break
+        except (OSError, SyntaxError, ValueError, KeyError, DataError):
+            path.unlink()
+            count = index
+    return count
 
 
 def _write_atomically(partial: Path, final: Path, write) -> None:

@@ -1,5 +1,7 @@
-"""Writing a segmented video's outputs, one frame at a time: mask PNGs, an overlay video, classes.json and
-summary.json (per-class statistics as running sums, plus the resolved settings).
+"""Writing a segmented video's outputs, one frame at a time: masks (PNG, npz or COCO RLE, see
+`mask_formats`), optional class probabilities (scores/, float16), an overlay video with the input's sound,
+timeline.csv (class shares per frame), classes.json and summary.json (per-class statistics as running sums,
+plus the resolved settings).
 
 Interruptions: on Ctrl-C or SIGTERM (KeyboardInterrupt), a truncated/corrupt video or a failed write (a
 full disk), everything written is kept, the overlay is closed (it stays playable), and summary.json says
@@ -31,9 +33,12 @@ import numpy as np
 from openvidseg import __version__
 from openvidseg.data.frame_source import FrameSource
 from openvidseg.errors import DataError, InputError, OutputWriteError, os_reason
+from openvidseg.inference.mask_formats import COCO_NAME
 from openvidseg.inference.output_folder import OutputFolder
+from openvidseg.inference.predictor import FramePrediction
 from openvidseg.inference.segment import Segmenter
 from openvidseg.inference.statistics import ClassStatistics
+from openvidseg.inference.timeline import TimelineWriter
 from openvidseg.models.base import VideoSegmenter
 from openvidseg.vocabulary import NO_CLASS
 
@@ -41,13 +46,16 @@ DEFAULT_FPS = 25.0  # for frame folders and globs, which carry no frame rate
 SUMMARY_INTERVAL_S = 2.0  # summary.json is rewritten this often while a run goes on
 UNFINISHED = "unfinished: still running, or stopped abruptly (run again with --resume to continue)"
 RESUME_HINT = "free some space or fix the folder, then run again with --resume to continue"
-NOT_COMPARED = ("device",)  # settings that may change between a run and its resumption
+NOT_COMPARED = ("device", "audio")  # settings that may change between a run and its resumption
+SETTING_DEFAULTS = {"format": "png", "save_scores": False}  # for outputs written before these settings existed
+SEMANTIC_OUTPUTS = {"mask_format": "png", "save_scores": False}  # write_outputs' options the instance task lacks
 
 
-def output_settings(segmenter: Segmenter, masks: bool, video: bool, alpha: float,
-                    max_frames: int | None) -> dict[str, Any]:
+def output_settings(segmenter: Segmenter, masks: bool, video: bool, alpha: float, max_frames: int | None,
+                    mask_format: str = "png", save_scores: bool = False, audio: bool = True) -> dict[str, Any]:
     """Everything that decides the outputs' content (compared when resuming) plus the device."""
-    return {**segmenter.settings(), "masks": masks, "overlay": video, "alpha": alpha, "max_frames": max_frames}
+    return {**segmenter.settings(), "masks": masks, "overlay": video, "alpha": alpha, "max_frames": max_frames,
+            "format": mask_format, "save_scores": save_scores, "audio": audio}
 
 
 def check_output_options(alpha: float, max_frames: int | None) -> None:
@@ -65,7 +73,7 @@ def resume_point(folder: OutputFolder, settings: dict[str, Any], source: FrameSo
     if saved is None:
         return 0
     before = saved.get("settings", {})
-    changed = [k for k in settings if k not in NOT_COMPARED and before.get(k) != settings[k]]
+    changed = [k for k in settings if k not in NOT_COMPARED and before.get(k, SETTING_DEFAULTS.get(k)) != settings[k]]
     if changed:
         diffs = "; ".join(f"{k}: {before.get(k)!r} then, {settings[k]!r} now" for k in changed)
         raise InputError(f"cannot resume {folder.path}: it was made with other settings ({diffs}); pass the same "
@@ -75,7 +83,7 @@ def resume_point(folder: OutputFolder, settings: dict[str, Any], source: FrameSo
                          f"the input is {source.width}x{source.height}; pass --overwrite to redo it")
     if saved.get("complete"):
         return None
-    return folder.saved_frames() if settings["masks"] else 0
+    return folder.saved_frames(scores=settings["save_scores"]) if settings["masks"] else 0
 
 
 def classes_json(segmenter: Segmenter, colors) -> dict[str, Any]:
@@ -88,9 +96,12 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
                   video: bool = True, alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
                   overwrite: bool = False, show_progress: bool = False, input_label: str | None = None,
                   on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
-                  background_io: bool = True, font: str | Path | None = None) -> dict[str, Any]:
+                  background_io: bool = True, font: str | Path | None = None, mask_format: str = "png",
+                  save_scores: bool = False, audio: bool = True) -> dict[str, Any]:
     """Segment `source` (its first `max_frames` frames, when given) into `out_dir` (see the module
-    docstring) and return the summary (`font`: a font file for the legend's names, tried first). A complete
+    docstring) and return the summary (`font`: a font file for the legend's names, tried first;
+    mask_format: png | npz | coco-rle; save_scores: also scores/<frame>.npz with the (K, H, W) float16 class
+    probabilities; audio: copy the input's sound into the overlay). A complete
     output skipped by `resume` returns its saved summary with "skipped": true. A truncated or corrupt
     video raises `DataError` after its decoded frames are written and the summary marked incomplete.
     on_frame(index, frame (H, W, 3) uint8, class map (H, W) uint8) is called after each frame is segmented
@@ -104,9 +115,9 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
     from openvidseg.viz import class_colors, overlay_frame
 
     check_output_options(alpha, max_frames)
-    folder = OutputFolder(out_dir)
+    folder = OutputFolder(out_dir, mask_format, segmenter.num_classes)
     folder.check_can_write(overwrite=overwrite, resume=resume)
-    settings = output_settings(segmenter, masks, video, alpha, max_frames)
+    settings = output_settings(segmenter, masks, video, alpha, max_frames, mask_format, save_scores, audio)
     start = resume_point(folder, settings, source) if resume and folder.exists() else 0
     if start is None:
         return {**folder.read_summary(), "skipped": True}
@@ -114,6 +125,8 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
         _write(folder.clear)
     if masks:
         _write(folder.masks.mkdir, 0o777, True, True)
+    if save_scores:
+        _write(folder.scores.mkdir, 0o777, True, True)
     names, colors = segmenter.class_names, class_colors(segmenter.num_classes)
     fps = source.fps or DEFAULT_FPS
     stats = ClassStatistics(segmenter.num_classes)
@@ -131,30 +144,36 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
     _write(folder.write_json, folder.summary, summary(False, UNFINISHED, 0.0, 0))
     # room for the final summary (it grows a little: timings, counts), even when the disk fills up
     _write(folder.reserve_space, 2 * folder.summary.stat().st_size + 65536)
-    predictor = segmenter.predictor()
+    predictor = segmenter.predictor(return_logits=save_scores)
     total = source.num_frames if max_frames is None else min(max_frames, source.num_frames or max_frames)
     progress = tqdm(total=total, desc=folder.path.name, unit="frame", disable=not show_progress)
     failure: BaseException | None = None
-    saved, writer = started, None
+    saved, writer, timeline = started, None, None
     frames = itertools.islice(source, max_frames)
     frames = Prefetch(frames) if background_io else frames
     background = OrderedWorker(enabled=background_io)
 
-    def finish_frame(index: int, frame: np.ndarray, labels: np.ndarray, save_mask: bool) -> None:
-        """Write a frame's mask and overlay frame, then count it (on the writer thread when background_io)."""
+    def finish_frame(index: int, frame: np.ndarray, labels: np.ndarray, prediction: FramePrediction | None) -> None:
+        """Write a frame's mask (and scores) and overlay frame, then count it (on the writer thread when
+        background_io); prediction is None for a frame whose mask was saved before the resume point."""
         nonlocal saved
-        if save_mask:
+        if masks and prediction is not None:
             _write(folder.write_mask, index, labels, colors)
+        if save_scores and prediction is not None:
+            _write(folder.write_scores, index, segmenter.probabilities(prediction))
         if writer is not None:
             _write(writer.write, overlay_frame(frame, labels, names, colors, alpha, font))
-        stats.update(index, labels)  # a frame counts once its mask and overlay frame are written
+        counts = stats.update(index, labels)  # a frame counts once its mask and overlay frame are written
+        _write(timeline.write, index, counts)
         if time.perf_counter() - saved > SUMMARY_INTERVAL_S:  # a true record even if the process is killed
             _write(folder.write_json, folder.summary, summary(False, UNFINISHED, time.perf_counter() - started,
                                                               predicted))
             saved = time.perf_counter()
 
     try:
-        writer = VideoWriter(folder.overlay, fps, source.width, source.height) if video else None
+        writer = (VideoWriter(folder.overlay, fps, source.width, source.height,
+                              audio=source.audio_source if audio else None) if video else None)
+        timeline = TimelineWriter(folder.timeline, names, fps)
         for index, frame, prediction in predict_frames(predictor, frames, start=start,
                                                        batch_size=segmenter.batch_size):
             if prediction is None:  # before the resume point: the saved mask
@@ -162,17 +181,24 @@ def write_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path
             else:
                 labels = segmenter.class_map(prediction)
                 predicted += 1
-            background.submit(finish_frame, index, frame, labels, masks and prediction is not None)
+            background.submit(finish_frame, index, frame, labels, prediction)
             if on_frame is not None:
                 on_frame(index, frame, labels)
             progress.update()
         background.close()
+        if masks and hasattr(folder.format, "finish"):  # COCO RLEs: one annotations.json for the video
+            _write(folder.format.finish, folder.masks, folder.path / COCO_NAME, names, stats.frames, fps)
     except BaseException as err:  # Ctrl-C/SIGTERM, a bad input, a full disk: keep what was written, then re-raise
         failure = err
     background.close(raise_error=False)  # what was queued is written before the files are closed
     if background_io:
         frames.close()
     progress.close()
+    if timeline is not None:
+        try:
+            timeline.close()
+        except OSError as err:
+            failure = failure or OutputWriteError(f"cannot write {folder.timeline}: {os_reason(err)}")
     if writer is not None:
         try:
             writer.close()
@@ -221,10 +247,11 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
                        alpha: float = 0.5, max_frames: int | None = None, resume: bool = False,
                        overwrite: bool = False, show_progress: bool = False, speed: str = "balanced",
                        keyframe_interval: int | None = None, batch_size: int = 1, allow_untrained: bool = False,
-                       font: str | Path | None = None, task: str = "semantic",
-                       min_score: float | None = None) -> dict[str, Any]:
-    """Segment one video (file, frame folder or glob) and write its outputs into `out_dir` itself:
-    masks/NNNNN.png, overlay.mp4, classes.json, summary.json; returns the summary. Arguments as
+                       font: str | Path | None = None, mask_format: str = "png", save_scores: bool = False,
+                       audio: bool = True, task: str = "semantic", min_score: float | None = None) -> dict[str, Any]:
+    """Segment one video (file, frame folder, glob, URL or frames in memory) and write its outputs into
+    `out_dir` itself: masks/NNNNN.png (or .npz, or annotations.json), overlay.mp4, timeline.csv,
+    classes.json, summary.json; returns the summary. Arguments as
     `segment_video`, plus the outputs to write, the legend's `font` and what to do with an existing
     `out_dir` (see `write_outputs`). The output folder and the input are checked before the model is loaded.
     task="instance": instances/NNNNN.png, overlay.mp4, tracks.json, summary.json (see `write_task_outputs`)."""
@@ -241,7 +268,8 @@ def write_segmentation(source: str | Path | FrameSource, classes: str | Sequence
         label = str(source) if isinstance(source, (str, Path)) else None
         return write_task_outputs(segmenter, frames, out_dir, masks=masks, video=video, alpha=alpha,
                                   max_frames=max_frames, resume=resume, overwrite=overwrite,
-                                  show_progress=show_progress, input_label=label, font=font)
+                                  show_progress=show_progress, input_label=label, font=font,
+                                  mask_format=mask_format, save_scores=save_scores, audio=audio)
 
 
 def write_task_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str | Path, **options) -> dict[str, Any]:
@@ -252,5 +280,9 @@ def write_task_outputs(segmenter: Segmenter, source: FrameSource, out_dir: str |
     if isinstance(segmenter, TrackSegmenter):
         from openvidseg.inference.instance_outputs import write_track_outputs
 
+        for name, default in SEMANTIC_OUTPUTS.items():  # instance outputs have their own files
+            value = options.pop(name, default)
+            if value != default:
+                raise InputError(f"{name}={value!r} is for task semantic, not instance: leave it out")
         return write_track_outputs(segmenter, source, out_dir, **options)
     return write_outputs(segmenter, source, out_dir, **options)

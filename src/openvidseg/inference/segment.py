@@ -191,16 +191,22 @@ class Segmenter:
             "classes": list(self.class_names),
         }
 
-    def predictor(self) -> VideoPredictor:
-        """A fresh streaming predictor for one video (run on keyframes only when `keyframe_interval` > 1)."""
+    def predictor(self, return_logits: bool = False) -> VideoPredictor:
+        """A fresh streaming predictor for one video (run on keyframes only when `keyframe_interval` > 1;
+        keeping each frame's logits when `return_logits`)."""
         predictor = VideoPredictor(self.model, self.class_names, device=self.device, precision=self.precision,
                                    short_side=self.size, memory_interval=self.memory_interval,
-                                   return_logits=self.min_confidence > 0)
+                                   return_logits=return_logits or self.min_confidence > 0)
         if self.keyframe_interval > 1:
             from openvidseg.inference.keyframes import KeyframePredictor
 
             return KeyframePredictor(predictor, self.keyframe_interval)
         return predictor
+
+    def probabilities(self, prediction: FramePrediction) -> np.ndarray:
+        """(K, H, W) float16 class probabilities (softmax over the frame's scores) of a prediction made with
+        `predictor(return_logits=True)`."""
+        return prediction.logits.float().softmax(dim=0).to(torch.float16).numpy()
 
     def class_map(self, prediction: FramePrediction) -> np.ndarray:
         """(H, W) uint8 class indices (255 where the best class is below `min_confidence`)."""

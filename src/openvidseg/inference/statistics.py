@@ -23,8 +23,9 @@ class ClassStatistics:
         self.last = np.full(num_classes, -1, dtype=np.int64)
         self.frames = 0
 
-    def update(self, index: int, labels: np.ndarray) -> None:
-        """Add frame `index`'s (H, W) class map; raises ValueError on values that are neither a class nor 255."""
+    def update(self, index: int, labels: np.ndarray) -> np.ndarray:
+        """Add frame `index`'s (H, W) class map; returns its (256,) pixel count of each mask value. Raises
+        ValueError on values that are neither a class nor 255."""
         counts = np.bincount(np.asarray(labels, dtype=np.uint8).ravel(), minlength=256)
         invalid = np.flatnonzero(counts[self.num_classes : NO_CLASS])
         if invalid.size:
@@ -36,6 +37,7 @@ class ClassStatistics:
         self.first[present & (self.first < 0)] = index
         self.last[present] = index
         self.frames += 1
+        return counts
 
     @property
     def total_pixels(self) -> int:

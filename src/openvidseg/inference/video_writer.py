@@ -23,10 +23,12 @@ CONTAINER_OPTIONS = {"movflags": "empty_moov+frag_keyframe+default_base_moof", "
 
 class VideoWriter:
     """H.264 MP4 at the given size and frame rate. Even sizes use yuv420p (plays everywhere); odd sizes
-    keep their exact size with yuv444p. Use as a context manager, or call `close()`. A failed write
-    (a full disk, a vanished folder) raises `OutputWriteError`."""
+    keep their exact size with yuv444p. `audio`: a video file or URL whose audio track is copied in,
+    interleaved with the frames (see `audio_track`). Use as a context manager, or call `close()`. A failed
+    write (a full disk, a vanished folder) raises `OutputWriteError`."""
 
-    def __init__(self, path: str | Path, fps: float, width: int, height: int, crf: int = 20):
+    def __init__(self, path: str | Path, fps: float, width: int, height: int, crf: int = 20,
+                 audio: str | None = None):
         self.path = Path(path)
         try:
             self.file = open(self.path, "wb", buffering=0)
@@ -38,7 +40,11 @@ class VideoWriter:
         self.stream.width, self.stream.height = width, height
         self.stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
         self.stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self.rate = rate
         self.frames = 0
+        from openvidseg.inference.audio_track import open_audio_track
+
+        self.audio = open_audio_track(audio, self.container)
 
     def write(self, frame: np.ndarray) -> None:
         """Append an (H, W, 3) uint8 RGB frame."""
@@ -50,6 +56,8 @@ class VideoWriter:
         except (OSError, av.FFmpegError) as err:
             raise OutputWriteError(f"cannot write the overlay {self.path}: {os_reason(err)}") from None
         self.frames += 1
+        if self.audio is not None:
+            self._audio(self.audio.mux_until, float(self.frames / self.rate))
 
     def close(self) -> None:
         """Flush the encoder and close the file (safe to call twice, also after a failure)."""
@@ -59,6 +67,8 @@ class VideoWriter:
         try:
             for packet in self.stream.encode():
                 container.mux(packet)
+            if self.audio is not None:
+                self._audio(self.audio.close, float(self.frames / self.rate))
         except (OSError, av.FFmpegError) as err:
             raise OutputWriteError(f"cannot write the overlay {self.path}: {os_reason(err)}") from None
         finally:
@@ -68,6 +78,16 @@ class VideoWriter:
                 raise OutputWriteError(f"cannot write the overlay {self.path}: {os_reason(err)}") from None
             finally:
                 self.file.close()
+
+    def _audio(self, step, seconds: float) -> None:
+        """Run an audio step; a failure drops the sound (with a warning), never the video."""
+        try:
+            step(seconds)
+        except Exception as err:  # noqa: BLE001
+            import logging
+
+            logging.getLogger(__name__).warning("the rest of the overlay has no sound: %s: %s", type(err).__name__, err)
+            self.audio = None
 
     def __enter__(self) -> VideoWriter:
         return self

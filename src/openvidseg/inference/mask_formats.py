@@ -1,0 +1,148 @@
+"""The formats `segment --format` saves class maps in, one file per frame under masks/ while a video is
+segmented (so an interrupted run resumes at its first missing frame), plus what a finished video adds:
+
+| format | per frame | when the video is complete |
+|---|---|---|
+| `png` | masks/00000.png: palette PNG, value = class index, 255 = no class | (nothing more) |
+| `npz` | masks/00000.npz: `labels`, (H, W) uint8 class indices, compressed | (nothing more) |
+| `coco-rle` | masks/00000.json: one COCO RLE per class present | annotations.json (COCO style), masks/ removed |
+
+COCO-style JSON (`annotations.json`): `images` are the frames (id = frame index + 1, `frame_index`,
+`file_name` = the frame's mask name), `categories` the classes (id = class index + 1, as COCO keeps 0 for
+"nothing", with `class_index`), `annotations` one per class present in a frame: `segmentation` a
+compressed RLE (pycocotools, column-major), `area`, `bbox` [x, y, w, h], `iscrowd` 0.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from openvidseg.errors import DataError, InputError
+from openvidseg.vocabulary import NO_CLASS
+
+FORMATS = ("png", "npz", "coco-rle")
+COCO_NAME = "annotations.json"
+
+
+class PngMasks:
+    """Palette PNGs: pixel value = class index, shown in the class colours."""
+
+    name, suffix = "png", ".png"
+
+    def write(self, path: Path, labels: np.ndarray, colors: np.ndarray) -> None:
+        from openvidseg.viz import save_label_png
+
+        save_label_png(labels, path, colors)
+
+    def read(self, path: Path) -> np.ndarray:
+        from openvidseg.data.io import read_mask
+
+        return read_mask(path)
+
+
+class NpzMasks:
+    """NumPy archives holding `labels`, the (H, W) uint8 class map (compressed)."""
+
+    name, suffix = "npz", ".npz"
+
+    def write(self, path: Path, labels: np.ndarray, colors: np.ndarray) -> None:
+        with open(path, "wb") as file:
+            np.savez_compressed(file, labels=np.asarray(labels, dtype=np.uint8))
+
+    def read(self, path: Path) -> np.ndarray:
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                return archive["labels"]
+        except (OSError, ValueError, KeyError) as err:
+            raise DataError(f"unreadable saved mask {path}: {err}; pass --overwrite to redo it") from None
+
+
+def encode_rles(labels: np.ndarray, num_classes: int) -> list[dict]:
+    """One COCO RLE (pycocotools, compressed counts as text) per class present in an (H, W) class map."""
+    from pycocotools import mask as coco_mask
+
+    present = [k for k in np.unique(labels) if k != NO_CLASS and k < num_classes]
+    if not present:
+        return []
+    masks = np.asfortranarray(np.stack([labels == k for k in present], axis=-1).astype(np.uint8))
+    rles = coco_mask.encode(masks)
+    areas, boxes = coco_mask.area(rles), coco_mask.toBbox(rles)
+    return [{"class_index": int(k), "size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii"),
+             "area": int(area), "bbox": [round(float(v), 2) for v in box]}
+            for k, rle, area, box in zip(present, rles, areas, boxes)]
+
+
+def decode_rles(rles: Sequence[dict], height: int, width: int) -> np.ndarray:
+    """The (H, W) uint8 class map back from `encode_rles` (255 where no RLE covers a pixel)."""
+    from pycocotools import mask as coco_mask
+
+    labels = np.full((height, width), NO_CLASS, dtype=np.uint8)
+    for rle in rles:
+        mask = coco_mask.decode({"size": rle["size"], "counts": rle["counts"].encode("ascii")})
+        labels[mask.astype(bool)] = rle["class_index"]
+    return labels
+
+
+class CocoRleMasks:
+    """Per frame a small JSON of COCO RLEs; when the video is complete, one COCO-style annotations.json."""
+
+    name, suffix = "coco-rle", ".json"
+
+    def __init__(self, num_classes: int = NO_CLASS):
+        self.num_classes = num_classes
+
+    def write(self, path: Path, labels: np.ndarray, colors: np.ndarray) -> None:
+        height, width = labels.shape
+        path.write_text(json.dumps({"height": height, "width": width, "rles": encode_rles(labels, self.num_classes)}))
+
+    def read(self, path: Path) -> np.ndarray:
+        try:
+            frame = json.loads(path.read_text())
+            return decode_rles(frame["rles"], frame["height"], frame["width"])
+        except (OSError, ValueError, KeyError) as err:
+            raise DataError(f"unreadable saved mask {path}: {err}; pass --overwrite to redo it") from None
+
+    def finish(self, masks: Path, out: Path, class_names: Sequence[str], num_frames: int, fps: float | None) -> None:
+        """Gather masks/00000.json ... into `out` (COCO style, written frame by frame: memory stays small),
+        then remove the per-frame files."""
+        partial = out.with_name(out.name + ".partial")
+        annotation_id = 0
+        with open(partial, "w") as file:
+            categories = [{"id": k + 1, "class_index": k, "name": name} for k, name in enumerate(class_names)]
+            file.write('{"info": ' + json.dumps({"description": "openvidseg segment", "fps": fps}) +
+                       ',\n"categories": ' + json.dumps(categories) + ',\n"images": [')
+            for index in range(num_frames):
+                frame = json.loads((masks / f"{index:05d}{self.suffix}").read_text())
+                image = {"id": index + 1, "frame_index": index, "file_name": f"{index:05d}.png",
+                         "height": frame["height"], "width": frame["width"]}
+                file.write(("," if index else "") + "\n" + json.dumps(image))
+            file.write('],\n"annotations": [')
+            for index in range(num_frames):
+                frame = json.loads((masks / f"{index:05d}{self.suffix}").read_text())
+                for rle in frame["rles"]:
+                    annotation_id += 1
+                    entry = {"id": annotation_id, "image_id": index + 1, "category_id": rle["class_index"] + 1,
+                             "segmentation": {"size": rle["size"], "counts": rle["counts"]}, "area": rle["area"],
+                             "bbox": rle["bbox"], "iscrowd": 0}
+                    file.write(("," if annotation_id > 1 else "") + "\n" + json.dumps(entry))
+            file.write("]}\n")
+        os.replace(partial, out)
+        for index in range(num_frames):
+            (masks / f"{index:05d}{self.suffix}").unlink()
+        if masks.is_dir() and not any(masks.iterdir()):
+            masks.rmdir()
+
+
+def mask_format(name: str, num_classes: int = NO_CLASS):
+    """The writer/reader of format `name` (see `FORMATS`)."""
+    if name == "png":
+        return PngMasks()
+    if name == "npz":
+        return NpzMasks()
+    if name == "coco-rle":
+        return CocoRleMasks(num_classes)
+    raise InputError(f"unknown mask format '{name}': use one of {', '.join(FORMATS)}")
