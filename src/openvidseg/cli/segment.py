@@ -35,6 +35,9 @@ skips complete outputs and continues incomplete ones at their first missing mask
 summary are rebuilt from the saved masks; the result equals an uninterrupted run). An existing output
 folder is never replaced without --overwrite.
 
+Under torchrun (torchrun --nproc_per_node N -m openvidseg segment INPUTS...) the inputs are shared out over
+the processes, one model each; every input is done once, and --resume works across launches of any size.
+
 Examples: openvidseg segment clip.mp4 --classes "person, dog, ball" --out segmentations
           openvidseg segment clip.mp4 --task instance --classes "person, dog" --checkpoint clip_vis.safetensors
 """
@@ -144,6 +147,28 @@ def _check_fonts(classes, font: str | None) -> None:
               file=sys.stderr)
 
 
+def _check_share(inputs: list[str], folders: list, args: argparse.Namespace) -> int:
+    """Check this process's inputs and output folders before any model loads; under torchrun every process
+    learns whether any process's check failed (returns that exit code, 0 when all passed)."""
+    from openvidseg.engine.distributed import agree_exit_code, world_size
+    from openvidseg.errors import OpenVidSegError
+
+    code = 0
+    try:
+        _check_inputs(inputs, args.fps)
+        for folder in folders:
+            folder.check_can_write(overwrite=args.overwrite, resume=args.resume)
+    except OpenVidSegError as err:
+        if world_size() == 1:
+            raise
+        print(f"openvidseg segment: error: {err}", file=sys.stderr)
+        code = err.exit_code
+    return agree_exit_code(code)
+
+
+LAUNCH_TIMEOUT_DAYS = 7  # under torchrun, how long a process that is done waits for the others
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
@@ -152,15 +177,11 @@ def run(args: argparse.Namespace) -> int:
     # a ViT-B/16 pass took 14.7 s with 2 spinning threads, 5.2 s with 2 sleeping ones, 5.5 s with 1 thread.
     # Only takes effect before torch is first imported (as in the command line).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from pathlib import Path
+    from datetime import timedelta
 
-    from openvidseg.data.frame_source import IMAGE_SUFFIXES
-    from openvidseg.data.video import expand_inputs, open_frames
+    from openvidseg.engine.distributed import agree_exit_code, init_distributed, shutdown_distributed
     from openvidseg.errors import OpenVidSegError
-    from openvidseg.inference.output_folder import OutputFolder, input_name, unique_folder_names
-    from openvidseg.inference.outputs import write_task_outputs
-    from openvidseg.inference.segment import load_segmenter
-    from openvidseg.runtime import set_threads
+    from openvidseg.runtime import resolve_device, set_threads
     from openvidseg.tasks import check_task_options
     from openvidseg.vocabulary import build_vocabulary
 
@@ -168,32 +189,70 @@ def run(args: argparse.Namespace) -> int:
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
     set_threads(args.threads)
     _check_fonts(classes, args.font)
-    args.inputs = expand_inputs(args.inputs)  # a folder of videos stands for its videos
-    _check_inputs(args.inputs, args.fps)
-    images = [s for s in args.inputs if Path(s).is_file() and Path(s).suffix.lower() in IMAGE_SUFFIXES]
-    if len(images) > 1:
+    device = resolve_device(args.device)
+    if not init_distributed(device, backend="gloo", timeout=timedelta(days=LAUNCH_TIMEOUT_DAYS)):
+        return _segment(args, classes, device)
+    try:  # one process of a torchrun launch: its share of the inputs, and the launch's exit code when all are done
+        try:
+            code = _segment(args, classes, device)
+        except OpenVidSegError as err:
+            print(f"openvidseg segment: error: {err}", file=sys.stderr)
+            code = err.exit_code
+        return agree_exit_code(code)
+    finally:
+        shutdown_distributed()
+
+
+def _segment(args: argparse.Namespace, classes: list[str], device) -> int:
+    """Segment this process's share of the inputs (all of them when launched alone)."""
+    from pathlib import Path
+
+    from openvidseg.data.frame_source import IMAGE_SUFFIXES
+    from openvidseg.data.video import STDIN, expand_inputs, open_frames
+    from openvidseg.engine.distributed import is_main_process, local_device, rank, shard, world_size
+    from openvidseg.errors import InputError, OpenVidSegError
+    from openvidseg.inference.output_folder import OutputFolder, input_name, unique_folder_names
+    from openvidseg.inference.outputs import write_task_outputs
+    from openvidseg.inference.segment import load_segmenter
+
+    inputs = expand_inputs(args.inputs)  # a folder of videos stands for its videos
+    if world_size() > 1 and STDIN in inputs:
+        raise InputError("'-' (standard input) cannot be shared by the processes of a torchrun launch: pass files")
+    names = unique_folder_names([input_name(s) for s in inputs])  # over all inputs: the same in every process
+    mine = shard(list(zip(inputs, names)))
+    main = is_main_process()
+    out = Path(args.out).expanduser()
+    folders = [OutputFolder(out / name) for _, name in mine]
+    stop = _check_share([source for source, _ in mine], folders, args)
+    if stop:  # an input or output of some process is refused: no process starts
+        return stop
+    images = [s for s in inputs if Path(s).is_file() and Path(s).suffix.lower() in IMAGE_SUFFIXES]
+    if len(images) > 1 and main:
         _log(args, f"note: {len(images)} single images given, each segmented as a one-frame video; quote a glob "
                    "('frames/*.png') or pass the folder to segment them as one video")
-    out = Path(args.out).expanduser()
-    folders = [OutputFolder(out / name) for name in unique_folder_names([input_name(s) for s in args.inputs])]
-    for folder in folders:
-        folder.check_can_write(overwrite=args.overwrite, resume=args.resume)
+    if world_size() > 1:
+        _log(args, f"process {rank()} of {world_size()}: {len(mine)} of the {len(inputs)} inputs")
+    if not mine:
+        return 0
 
     what = args.model or ("the checkpoint's model" if args.checkpoint else DEFAULT_MODELS[args.task])
-    _log(args, f"loading {what}{f' (CLIP {args.clip})' if args.clip else ''} ...")
-    segmenter = load_segmenter(classes, model=args.model, checkpoint=args.checkpoint, clip=args.clip, device=args.device,
-                               precision=args.precision, size=args.size, memory_interval=args.memory_interval,
-                               min_confidence=args.min_confidence, speed=args.speed,
-                               keyframe_interval=args.keyframe_interval, batch_size=args.batch_size,
-                               compile=args.compile, allow_untrained=args.allow_untrained,
+    if main:
+        _log(args, f"loading {what}{f' (CLIP {args.clip})' if args.clip else ''} ...")
+    segmenter = load_segmenter(classes, model=args.model, checkpoint=args.checkpoint, clip=args.clip,
+                               device=local_device(device), precision=args.precision, size=args.size,
+                               memory_interval=args.memory_interval, min_confidence=args.min_confidence,
+                               speed=args.speed, keyframe_interval=args.keyframe_interval,
+                               batch_size=args.batch_size, compile=args.compile, allow_untrained=args.allow_untrained,
                                task=args.task, min_score=args.min_score)
     settings = segmenter.settings()
     speed = f"speed {settings['speed']}, " if "speed" in settings else ""
-    _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, {settings['precision']}, "
-               f"{speed}short side {settings['size']}; {len(classes)} classes: {', '.join(classes)}")
-    show_progress = not args.quiet and sys.stderr.isatty()
+    if main:
+        _log(args, f"model {settings['model']} (CLIP {settings['clip']}) on {settings['device']}, "
+                   f"{settings['precision']}, {speed}short side {settings['size']}; "
+                   f"{len(classes)} classes: {', '.join(classes)}")
+    show_progress = not args.quiet and sys.stderr.isatty() and main
     failures: list[OpenVidSegError] = []
-    for source, folder in zip(args.inputs, folders):
+    for (source, _), folder in zip(mine, folders):
         try:
             with open_frames(source, fps=args.fps) as frames:
                 summary = write_task_outputs(segmenter, frames, folder.path, masks=not args.no_masks,
@@ -210,8 +269,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"openvidseg segment: stopped; {folder.path} is incomplete (run again with --resume to continue)",
                   file=sys.stderr)
             raise
-        print(_result_line(folder.path, summary))
-    return failures[0].exit_code if failures else 0
+        print(_result_line(folder.path, summary), flush=True)
+    return max(err.exit_code for err in failures) if failures else 0
 
 
 def _result_line(path, summary: dict) -> str:

@@ -26,17 +26,34 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
-def init_distributed(device: torch.device) -> bool:
-    """Join the process group torchrun describes (NCCL on CUDA, gloo on CPU); False when launched alone."""
+def init_distributed(device: torch.device, backend: str | None = None,
+                     timeout: timedelta = timedelta(minutes=30)) -> bool:
+    """Join the process group torchrun describes (NCCL on CUDA, gloo on CPU, unless `backend` is given; each
+    process on the GPU of its LOCAL_RANK); False when launched alone. `timeout`: how long a collective waits
+    for the slowest process."""
     if is_distributed():
         return True
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return False
-    backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend, timeout=timedelta(minutes=30))
+    dist.init_process_group(backend or ("nccl" if device.type == "cuda" else "gloo"), timeout=timeout)
     return True
+
+
+def shard(items: list) -> list:
+    """This process's share of `items`: every world_size-th, from its rank (all of them when alone)."""
+    return items[rank():: world_size()]
+
+
+def agree_exit_code(code: int) -> int:
+    """The largest exit code of all processes (on a gloo group), so that every process of a launch ends
+    alike: one that failed an input does not leave before the others are done."""
+    if not is_distributed():
+        return code
+    value = torch.tensor([code], dtype=torch.int64)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return int(value.item())
 
 
 def barrier() -> None:

@@ -13,7 +13,7 @@ import torch
 
 from openvidseg.data.sampling import eval_clip_indices
 from openvidseg.data.splits import EvalProtocol
-from openvidseg.engine.distributed import is_main_process, rank, world_size
+from openvidseg.engine.distributed import is_main_process, shard
 from openvidseg.errors import ConfigError
 from openvidseg.inference import ClipPredictor, VideoPredictor
 from openvidseg.metrics.result import ScoreResult
@@ -88,7 +88,7 @@ def evaluate(
                  VideoPredictor(model, vocabulary, memory_interval=memory_interval, **kwargs))
     scores = VideoScores(protocol, class_name_form)
     gt_lut, id_lut = protocol.gt_lut(), prediction_id_lut(protocol)
-    mine = list(videos)[rank():: world_size()]  # each process its share of the videos
+    mine = shard(list(videos))  # each process its share of the videos
     bar = None
     if progress and is_main_process():
         from tqdm.auto import tqdm
