@@ -172,6 +172,29 @@ def test_http_urls_decode_like_the_files(videos, http_server):
         assert video.num_frames is None and video.name == "live" and video.fps == 10  # unknown length
 
 
+def test_a_server_without_byte_ranges_is_read_like_a_pipe(videos):
+    """Python's own http.server answers no Range requests, which FFmpeg needs for an MP4 whose index comes
+    last: such a URL is streamed and spooled instead, and gives the same frames."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(videos)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/walk.mp4"
+        remote, local = decoded(url), decoded(videos / "walk.mp4")
+        assert len(remote) == len(local) == 40 and all(np.array_equal(a, b) for a, b in zip(remote, local))
+        with pytest.raises(DataError, match="HTTP Error 404"):
+            open_frames(f"http://127.0.0.1:{server.server_port}/missing.mp4")
+    finally:
+        server.shutdown()
+
+
 def test_segment_a_url_of_unknown_length(videos, http_server, tmp_path, capsys):
     from openvidseg.cli import main
 
@@ -186,7 +209,7 @@ def test_segment_a_url_of_unknown_length(videos, http_server, tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, f"{http_server}/missing.mp4", "--out", str(tmp_path / "o")]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
-    assert "404 Not Found" in line and "check the address" in line and "Traceback" not in line
+    assert "404" in line and "missing.mp4" in line and "check the address" in line and "Traceback" not in line
 
 
 @pytest.mark.parametrize("name", ["live.mkv", "walk.mp4"])

@@ -132,9 +132,9 @@ class VideoFileFrames(FrameSource):
     """
 
     def __init__(self, path: str | Path | BinaryIO, *, name: str | None = None, format: str | None = None,
-                 options: dict[str, str] | None = None, timeout: float | None = None):
+                 options: dict[str, str] | None = None, timeout: float | None = None, label: str | None = None):
         self._target = path if hasattr(path, "read") else str(path)
-        self.location = name or str(path)  # as messages show it
+        self.location = label or name or str(path)  # as messages show it
         self.path = Path(path) if isinstance(path, (str, Path)) and not is_url(str(path)) else None
         self.name = name or (self.path.name if self.path is not None else stream_name(str(path)))
         self._format, self._options, self._timeout = format, options or {}, timeout
@@ -262,6 +262,21 @@ def stdin_frames() -> VideoFileFrames:
     return VideoFileFrames(readable_pipe(sys.stdin.buffer), name="stdin")
 
 
+def http_pipe_frames(url: str) -> VideoFileFrames:
+    """A video on a web server that FFmpeg could not read directly (a server that does not answer byte-range
+    requests, which an MP4 whose index comes last needs), streamed like standard input: read once, spooled
+    to a temporary file when its index comes last."""
+    import urllib.request
+
+    from openvidseg.data.pipe import readable_pipe
+
+    try:
+        response = urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT[0])
+    except OSError as err:
+        raise DataError(f"cannot open {url} as a video ({err}): {_open_hint(url)}") from None
+    return VideoFileFrames(readable_pipe(response), name=stream_name(url), label=url)
+
+
 def camera_frames(device: str) -> VideoFileFrames:
     """A live video4linux camera (/dev/video0, ...), read until stopped."""
     if not Path(device).exists():
@@ -287,7 +302,12 @@ def open_frames(source: str | Path | FrameSource | Any, fps: float | None = None
     if isinstance(source, str) and source == STDIN:
         return stdin_frames()
     if isinstance(source, str) and is_url(source):
-        return VideoFileFrames(source, timeout=NETWORK_TIMEOUT)  # RTSP: FFmpeg tries UDP, then TCP
+        try:
+            return VideoFileFrames(source, timeout=NETWORK_TIMEOUT)  # RTSP: FFmpeg tries UDP, then TCP
+        except DataError:
+            if not source.lower().startswith(("http:", "https:")):
+                raise
+            return http_pipe_frames(source)  # a server without byte ranges: read it as a pipe
     if isinstance(source, (str, Path)) and is_camera(str(source)):
         return camera_frames(str(source))
     if not isinstance(source, (str, Path)):  # in-memory frames: an array, an image, a list or iterable of them
