@@ -2,8 +2,8 @@
 
 INPUT is a video file, a folder of frames, a folder of videos (each its own input), a glob of frames
 (quote it: 'frames/*.png'), an http(s) or rtsp URL, - (a video piped into standard input) or a camera
-(/dev/video0); several inputs make a batch, segmented with one model loaded once. Each input gets OUT/<input name>/ with
-masks/<frame index, 5 digits>.png (palette PNGs: value = class index in classes.json, 255 = no class),
+(/dev/video0); several inputs make a batch, segmented with one model loaded once. Each input gets
+OUT/<input name>/ with masks/<frame index, 5 digits>.png (palette PNGs: value = class index in classes.json, 255 = no class),
 overlay.mp4 (the frames at their own size and fps with the classes blended in and a legend of the
 classes present), classes.json (names in index order and colours) and summary.json (per class: share
 of pixels, frames present, first and last appearance; frame count, fps, size; the resolved settings;
