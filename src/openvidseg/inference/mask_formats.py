@@ -10,7 +10,7 @@ segmented (so an interrupted run resumes at its first missing frame), plus what 
 COCO-style JSON (`annotations.json`): `images` are the frames (id = frame index + 1, `frame_index`,
 `file_name` = the frame's mask name), `categories` the classes (id = class index + 1, as COCO keeps 0 for
 "nothing", with `class_index`), `annotations` one per class present in a frame: `segmentation` a
-compressed RLE (pycocotools, column-major), `area`, `bbox` [x, y, w, h], `iscrowd` 0.
+compressed RLE (pycocotools through `openvidseg.data.rle`), `area`, `bbox` [x, y, w, h], `iscrowd` 0.
 """
 from __future__ import annotations
 
@@ -61,29 +61,25 @@ class NpzMasks:
             raise DataError(f"unreadable saved mask {path}: {err}; pass --overwrite to redo it") from None
 
 
-def encode_rles(labels: np.ndarray, num_classes: int) -> list[dict]:
-    """One COCO RLE (pycocotools, compressed counts as text) per class present in an (H, W) class map."""
-    from pycocotools import mask as coco_mask
+def encode_class_map(labels: np.ndarray, num_classes: int) -> list[dict]:
+    """One COCO RLE (compressed counts as text, via `data.rle`) per class present in an (H, W) class map,
+    with its class index, area and box."""
+    from openvidseg.data.rle import encode_masks, rle_areas, rle_boxes
 
-    present = [k for k in np.unique(labels) if k != NO_CLASS and k < num_classes]
-    if not present:
-        return []
-    masks = np.asfortranarray(np.stack([labels == k for k in present], axis=-1).astype(np.uint8))
-    rles = coco_mask.encode(masks)
-    areas, boxes = coco_mask.area(rles), coco_mask.toBbox(rles)
-    return [{"class_index": int(k), "size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii"),
-             "area": int(area), "bbox": [round(float(v), 2) for v in box]}
-            for k, rle, area, box in zip(present, rles, areas, boxes)]
+    present = [int(k) for k in np.unique(labels) if k != NO_CLASS and k < num_classes]
+    rles = encode_masks(np.stack([labels == k for k in present])) if present else []
+    return [{"class_index": k, **rle, "area": int(area), "bbox": [round(float(v), 2) for v in box]}
+            for k, rle, area, box in zip(present, rles, rle_areas(rles), rle_boxes(rles))]
 
 
-def decode_rles(rles: Sequence[dict], height: int, width: int) -> np.ndarray:
-    """The (H, W) uint8 class map back from `encode_rles` (255 where no RLE covers a pixel)."""
-    from pycocotools import mask as coco_mask
+def decode_class_map(rles: Sequence[dict], height: int, width: int) -> np.ndarray:
+    """The (H, W) uint8 class map back from `encode_class_map` (255 where no RLE covers a pixel)."""
+    from openvidseg.data.rle import decode_rles
 
     labels = np.full((height, width), NO_CLASS, dtype=np.uint8)
-    for rle in rles:
-        mask = coco_mask.decode({"size": rle["size"], "counts": rle["counts"].encode("ascii")})
-        labels[mask.astype(bool)] = rle["class_index"]
+    masks = decode_rles([{"size": r["size"], "counts": r["counts"]} for r in rles], height, width)
+    for rle, mask in zip(rles, masks):
+        labels[mask] = rle["class_index"]
     return labels
 
 
@@ -97,12 +93,12 @@ class CocoRleMasks:
 
     def write(self, path: Path, labels: np.ndarray, colors: np.ndarray) -> None:
         height, width = labels.shape
-        path.write_text(json.dumps({"height": height, "width": width, "rles": encode_rles(labels, self.num_classes)}))
+        path.write_text(json.dumps({"height": height, "width": width, "rles": encode_class_map(labels, self.num_classes)}))
 
     def read(self, path: Path) -> np.ndarray:
         try:
             frame = json.loads(path.read_text())
-            return decode_rles(frame["rles"], frame["height"], frame["width"])
+            return decode_class_map(frame["rles"], frame["height"], frame["width"])
         except (OSError, ValueError, KeyError) as err:
             raise DataError(f"unreadable saved mask {path}: {err}; pass --overwrite to redo it") from None
 
