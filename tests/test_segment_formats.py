@@ -99,6 +99,16 @@ def test_coco_rle_annotations_read_back_through_pycocotools(video, reference, tm
         np.testing.assert_array_equal(labels, expected)
 
 
+def test_label_map_rles_equal_pycocotools_encoding_of_each_mask():
+    from openvidseg.data.rle import encode_label_map, encode_masks
+
+    rng = np.random.default_rng(0)
+    blobs = np.kron(rng.integers(0, 6, (5, 7), dtype=np.uint8), np.ones((9, 11), np.uint8))
+    for labels in (blobs, blobs[:, ::-1].copy(), np.full((4, 6), 3, np.uint8), rng.integers(0, 3, (13, 17)).astype(np.uint8)):
+        values = [int(v) for v in np.unique(labels)] + [99]  # a value that is absent: an empty mask
+        assert encode_label_map(labels, values) == encode_masks(np.stack([labels == v for v in values]))
+
+
 def test_scores_are_float16_probabilities_whose_argmax_is_the_mask(video, reference, tmp_path):
     assert segment(video, *TINY, "--no-video", "--save-scores", "--out", tmp_path) == 0
     files = sorted((tmp_path / "walk" / "scores").iterdir())

@@ -36,6 +36,29 @@ def encode_mask(mask: np.ndarray) -> RLE:
     return encode_masks(np.asarray(mask)[None])[0]
 
 
+def encode_label_map(labels: np.ndarray, values: Sequence[int]) -> list[RLE]:
+    """(H, W) integer label map -> one compressed RLE (counts as str) per value in `values`: the same RLEs
+    as `encode_masks` of `labels == value`, without building a mask per value (one pass over the map for the
+    runs of every value, column-major as COCO counts; pycocotools compresses them)."""
+    height, width = labels.shape
+    flat = np.asarray(labels).T.ravel()
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [flat.size]])
+    run_values = flat[starts]
+    encoded = []
+    for value in values:
+        chosen = run_values == value
+        edges = np.stack([starts[chosen], ends[chosen]], axis=1).ravel()
+        counts = np.diff(np.concatenate([[0], edges, [flat.size]]))  # alternating runs of 0s and 1s
+        if len(counts) > 1 and counts[-1] == 0:
+            counts = counts[:-1]
+        rle = mask_utils.frPyObjects({"counts": counts.tolist(), "size": [height, width]}, height, width)
+        rle["counts"] = rle["counts"].decode("ascii")
+        encoded.append(rle)
+    return encoded
+
+
 def decode_rle(rle: RLE) -> np.ndarray:
     """A compressed RLE -> (H, W) bool mask."""
     return mask_utils.decode(rle).astype(bool)

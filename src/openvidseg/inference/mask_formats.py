@@ -64,10 +64,10 @@ class NpzMasks:
 def encode_class_map(labels: np.ndarray, num_classes: int) -> list[dict]:
     """One COCO RLE (compressed counts as text, via `data.rle`) per class present in an (H, W) class map,
     with its class index, area and box."""
-    from openvidseg.data.rle import encode_masks, rle_areas, rle_boxes
+    from openvidseg.data.rle import encode_label_map, rle_areas, rle_boxes
 
     present = [int(k) for k in np.unique(labels) if k != NO_CLASS and k < num_classes]
-    rles = encode_masks(np.stack([labels == k for k in present])) if present else []
+    rles = encode_label_map(labels, present)
     return [{"class_index": k, **rle, "area": int(area), "bbox": [round(float(v), 2) for v in box]}
             for k, rle, area, box in zip(present, rles, rle_areas(rles), rle_boxes(rles))]
 
