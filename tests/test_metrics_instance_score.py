@@ -84,7 +84,7 @@ def test_malformed_results_get_one_line_errors(generated, tmp_path, capsys, edit
     edit(broken)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(broken).replace("NaN", "NaN"))
-    assert main(["score", "--task", "instance", "--pred", str(path), "--ann", str(ann)]) == 2
+    assert main(["score", "--task", "instance", "--pred", str(path), "--ann", str(ann)]) == 1  # a failed input
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("openvidseg score: error:")
     assert __import__("re").search(message, err), err

@@ -17,7 +17,7 @@ from openvidseg.data import cityscapes as cs
 from openvidseg.data.frame_source import image_size
 from openvidseg.data.io import id_counts, invalid_ids, read_image, read_mask, valid_id_table
 from openvidseg.data.vspw_layout import FRAME_DIR, FRAME_SUFFIXES, MASK_DIR, check_root, dataset_classes
-from openvidseg.errors import DataError
+from openvidseg.errors import DataError, InputError
 
 KINDS = ("vspw", "cityscapes", "avsbench", "ytvis", "burst", "coco")  # the last three: instance annotation files
 VSPW_SPLITS = ("train", "val", "test")
@@ -209,7 +209,7 @@ def check_dataset(root: str | Path, kind: str | None = "vspw", splits: list[str]
         from openvidseg.data.instance_check import check_instances
 
         if splits:
-            raise DataError("--split selects VSPW / Cityscapes splits: an instance annotation file is one split")
+            raise InputError("--split selects VSPW / Cityscapes splits: an instance annotation file is one split")
         return check_instances(root, None if kind == "instance" else kind, image_root, quick)
     if image_root is not None:
         raise DataError("--images is for instance annotation files (ytvis, burst, coco)")
