@@ -58,6 +58,12 @@ class TrainingError(OpenVidSegError):
     checkpoint that does not fit the run."""
 
 
+class NothingToTrainError(TrainingError):
+    """A model without trainable parameters given to `train`: the command cannot run as written."""
+
+    exit_code = EXIT_USAGE
+
+
 class Terminated(KeyboardInterrupt):
     """A termination signal (SIGTERM from a scheduler, `timeout` or `docker stop`; SIGHUP) turned into a
     clean stop: everything handles it as Ctrl-C. `signum` is the signal's number."""

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from openvidseg.errors import TrainingError
+from openvidseg.errors import NothingToTrainError
 
 
 def decays(param: nn.Parameter) -> bool:
@@ -53,7 +53,7 @@ def build_optimizer(
     groups = model.parameter_groups()
     if not any(len(p) for p in groups.values()):
         name = getattr(model, "variant_name", type(model).__name__)
-        raise TrainingError(f"model '{name}' has no trainable parameters (it is training-free): there is nothing "
+        raise NothingToTrainError(f"model '{name}' has no trainable parameters (it is training-free): there is nothing "
                             "to train; evaluate it with `openvidseg eval --config ...` instead")
     param_groups = build_param_groups(groups, lr, {"head": head_lr_mult}, weight_decay)
     return torch.optim.AdamW(param_groups, lr=lr, betas=betas, weight_decay=weight_decay)

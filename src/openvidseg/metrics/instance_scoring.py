@@ -103,6 +103,6 @@ def score_instance_results(results: str | Path, annotations: str | Path | Instan
 
 
 def _progress_bar(total: int) -> Callable:
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="video", desc="score", file=sys.stderr)
