@@ -209,5 +209,5 @@ def test_offline_a_hub_id_that_is_not_cached_fails_with_one_line(tmp_path):
     assert done.returncode == EXIT_FAILED and "Traceback" not in done.stderr
     [line] = done.stderr.strip().splitlines()
     assert "cannot get model 'someone/not-cached': not in the Hugging Face cache" in line
-    assert "hf download someone/not-cached --local-dir DIR" in line
+    assert "hf download someone/not-cached --local-dir not-cached" in line
     assert "--checkpoint /path/to/model.safetensors" in line

@@ -51,7 +51,7 @@ def test_a_full_disk_at_a_mask_write_records_the_frames_done(video, tmp_path, mo
 
     with monkeypatch.context() as patch:
         patch.setattr(OutputFolder, "write_mask", fail_at_frame_3)
-        assert main(["segment", str(video), *ARGS, "--out", str(tmp_path)]) == 2
+        assert main(["segment", str(video), *ARGS, "--out", str(tmp_path)]) == 1  # a failed write, not usage
     err = one_line(capsys)
     out = tmp_path / "walk"
     assert "No space left on device" in err and "3 frames written" in err and "--resume" in err
@@ -76,7 +76,7 @@ def test_a_full_disk_at_the_overlay_close_is_one_line_and_an_incomplete_output(v
 
     with monkeypatch.context() as patch:
         patch.setattr(VideoWriter, "close", close_on_a_full_disk)
-        assert main(["segment", str(video), *ARGS, "--out", str(tmp_path)]) == 2
+        assert main(["segment", str(video), *ARGS, "--out", str(tmp_path)]) == 1  # a failed write, not usage
     err = one_line(capsys)
     out = tmp_path / "walk"
     assert "cannot write the overlay" in err and "No space left on device" in err and "--resume" in err

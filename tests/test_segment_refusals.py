@@ -87,14 +87,14 @@ def test_a_training_run_folder_is_a_checkpoint(video, tmp_path, capsys, checkpoi
     save_model(create_model("frame_tiny"), unfinished / "checkpoints" / "latest" / "model.safetensors")
     code, err = error_of(capsys, video, "--classes", "a, b", "--checkpoint", unfinished, "--out", tmp_path / "o",
                          "--quiet")
-    assert code == 2 and "holds no model.safetensors; the run did not finish" in err
+    assert code == 1 and "holds no model.safetensors; the run did not finish" in err
     assert str(unfinished / "checkpoints" / "latest" / "model.safetensors") in err
 
 
 def test_clip_weights_given_as_a_checkpoint_say_to_pass_them_as_clip(video, tmp_path, capsys, clip_folder):
     code, err = error_of(capsys, video, "--classes", "a, b", "--checkpoint", clip_folder / "model.safetensors",
                          "--out", tmp_path, "--quiet")
-    assert code == 2 and "it holds CLIP weights: pass them with --clip" in err
+    assert code == 1 and "it holds CLIP weights: pass them with --clip" in err
     with pytest.raises(WeightsError) as caught:  # loaded directly: a count and a few keys, not hundreds of lines
         load_weights(create_model("ov2vss_tiny"), clip_folder / "model.safetensors")
     assert "holds CLIP weights, not a trained 'ov2vss_tiny'" in str(caught.value)
@@ -105,7 +105,7 @@ def test_a_checkpoint_loaded_with_another_clip_says_the_clip_differs(video, tmp_
     code = main(["segment", str(video), "--classes", "a, b", "--checkpoint", str(checkpoint), "--clip", str(clip_folder),
                  "--out", str(tmp_path), "--quiet"])
     first = capsys.readouterr().err.strip().splitlines()[0]
-    assert code == 2 and "was trained with CLIP 'random:tiny'" in first and f"CLIP '{clip_folder}', which differs" in first
+    assert code == 1 and "was trained with CLIP 'random:tiny'" in first and f"CLIP '{clip_folder}', which differs" in first
 
 
 def test_a_checkpoint_with_a_clip_of_other_depth_but_same_shapes_says_the_clip_differs(video, tmp_path, capsys,
@@ -123,7 +123,7 @@ def test_a_checkpoint_with_a_clip_of_other_depth_but_same_shapes_says_the_clip_d
     byte_tokenizer().save_pretrained(shallow)
     code, err = error_of(capsys, video, "--classes", "a, b", "--checkpoint", checkpoint, "--clip", shallow,
                          "--out", tmp_path / "out", "--quiet")
-    assert code == 2 and "was trained with CLIP 'random:tiny' (CLIP ViT (width 64, 4 layers" in err
+    assert code == 1 and "was trained with CLIP 'random:tiny' (CLIP ViT (width 64, 4 layers" in err
     assert f"'{shallow}', differs (CLIP ViT (width 64, 2 layers" in err and not (tmp_path / "out" / "clip" / "summary.json").exists()
 
 

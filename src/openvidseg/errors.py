@@ -11,7 +11,6 @@ from __future__ import annotations
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 
 class OpenVidSegError(Exception):

@@ -84,9 +84,9 @@ class _SharedModelSegmenter(Segmenter):
 
     lock = threading.Lock()
 
-    def predictor(self):
+    def predictor(self, return_logits: bool = False):
         with self.lock:
-            return super().predictor()
+            return super().predictor(return_logits)
 
 
 @dataclass
