@@ -51,7 +51,7 @@ def evaluate_instances(
     entries: list[dict[str, Any]] = []
     bar = None
     if progress and is_main_process():
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
 
         bar = tqdm(total=sum(len(v) for v in mine), unit="frame", desc="eval (instance)", dynamic_ncols=True)
     try:
