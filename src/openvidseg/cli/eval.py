@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from openvidseg.clip.loading import CLIP_OPTION
     from openvidseg.config import load_config
     from openvidseg.errors import InputError
+    from openvidseg.runtime import resolve_device
 
     if args.save_results and args.task != "instance":
         raise InputError("--save-results is for --task instance (semantic: eval.save_predictions=true writes PNGs)")
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.device = args.device
     if args.checkpoint:
         cfg.model.checkpoint = args.checkpoint
+    resolve_device(cfg.device)  # an unknown device is a usage error, found before the checkpoint is read
     _check_task(cfg, args.task)
     return TASKS[args.task](args, cfg)
 
