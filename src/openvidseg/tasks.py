@@ -8,15 +8,18 @@ from typing import Any
 from openvidseg.errors import InputError
 
 # the tasks each command does (its --task choices; the first is the default)
-COMMAND_TASKS = {"segment": ("semantic", "instance"), "eval": ("semantic", "instance")}
+COMMAND_TASKS = {"segment": ("semantic", "instance", "audio-visual"), "eval": ("semantic", "instance", "audio-visual"),
+                 "demo": ("semantic", "audio-visual")}
 SEGMENT_TASKS = COMMAND_TASKS["segment"]
-DEFAULT_MODELS = {"semantic": "dense_clip_vitb16", "instance": "clip_vis_vitb16"}  # segment's model per task
+# segment's model per task
+DEFAULT_MODELS = {"semantic": "dense_clip_vitb16", "instance": "clip_vis_vitb16", "audio-visual": "ov_avss_vitb16"}
 # segment options that belong to one task: name -> (task, default); the command line's flags have these names
 TASK_OPTIONS: dict[str, tuple[str, Any]] = {
     "memory_interval": ("semantic", 30), "min_confidence": ("semantic", 0.0), "background": ("semantic", False),
     "speed": ("semantic", "balanced"), "keyframe_interval": ("semantic", None), "batch_size": ("semantic", 1),
     "compile": ("semantic", False), "format": ("semantic", "png"), "save_scores": ("semantic", False),
     "min_score": ("instance", None),
+    "audio": ("audio-visual", None), "audio_missing": ("audio-visual", "error"), "audio_encoder": ("audio-visual", None),
 }
 
 

@@ -3,6 +3,7 @@
 Examples:
   openvidseg eval --config ov2vss_vitb16_vspw --checkpoint runs/x/checkpoints/latest/model.safetensors data.root=/data/VSPW_480p
   openvidseg eval --config dense_clip_vspw data.root=/data/VSPW_480p eval.protocol=unseen eval.mode=streaming
+  openvidseg eval --task audio-visual --config ov_avss_vitb16_avsbench --checkpoint runs/z/model.safetensors data.root=/data/AVSBench_semantic
   openvidseg eval --task instance --config clip_vis_vitb16_lvvis --checkpoint runs/y/model.safetensors data.root=/data/lvvis data.val_annotations=val/val_instances.json
 Settings come from the preset and key=value overrides (eval.protocol, eval.mode, eval.save_predictions,
 eval.max_videos, data.class_names, ...). Outputs go to --out (default: <output_dir>/eval_<protocol>).
@@ -12,6 +13,9 @@ with an instance model (clip_vis_*, ovformer_*), every class of the file in the 
 results.json and results.zip (the YouTube-VIS results format the YouTube-VIS and OVIS servers take, for their
 validation sets whose ground truth is not public: those are evaluated without scores). Default --out
 <output_dir>/eval_instance.
+--task audio-visual scores an OV-AVSS model (ov_avss_*) on an AVSBench-layout dataset (data.dataset avsbench or
+audio_world) on AVSBench-OV's metrics (mIoU base / novel / harmonic, F-score; every class in the vocabulary;
+eval.reference_metrics=true for the released code's quirks). Default --out <output_dir>/eval_audio_visual.
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from openvidseg.tasks import COMMAND_TASKS
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default="semantic", choices=COMMAND_TASKS["eval"],
                         help="semantic (default): a class per pixel on a VSPW-layout dataset; instance: tracks of an "
-                             "instance model on a YouTube-VIS / OVIS / LV-VIS annotation file")
+                             "instance model on a YouTube-VIS / OVIS / LV-VIS annotation file; audio-visual: an OV-AVSS model on an "
+                             "AVSBench-layout dataset")
     parser.add_argument("--config", required=True, metavar="PRESET", help="packaged preset name or YAML file")
     parser.add_argument("--checkpoint", metavar="PATH_OR_ID", help="trained weights: model.safetensors (with its "
                         "model.json), its folder, or a Hugging Face hub id (user/name)")
@@ -174,5 +179,32 @@ def _write_outputs(result, out: Path, cfg, model, time_taken: str, title: str, e
     print(f"wrote {out}/")
 
 
+def _run_audio_visual(args: argparse.Namespace, cfg) -> int:
+    import time
+
+    from openvidseg.cli.outputs import refuse_existing
+    from openvidseg.data import build_eval_dataset
+    from openvidseg.engine.audio_visual_evaluator import evaluate_audio_visual
+    from openvidseg.errors import InputError
+    from openvidseg.metrics.report import METRICS_NAME
+    from openvidseg.models.build import build_model
+    from openvidseg.runtime import resolve_device
+
+    out = Path(args.out or Path(cfg.output_dir) / "eval_audio_visual").expanduser()
+    refuse_existing([out / METRICS_NAME], args.overwrite)
+    dataset = build_eval_dataset(cfg.data)
+    if not hasattr(dataset, "clips"):
+        raise InputError(f"data.dataset={cfg.data.dataset} is not audio-visual: use avsbench or audio_world")
+    model = build_model(cfg.model).to(resolve_device(cfg.device))
+    start = time.perf_counter()
+    result = evaluate_audio_visual(model, dataset, mode="reference" if cfg.eval.reference_metrics else "exact",
+                                   short_side=cfg.data.test_short_side, progress=not args.no_progress)
+    seconds = time.perf_counter() - start
+    _write_outputs(result, out, cfg, model, f"{seconds:.1f} s ({result.num_frames / max(seconds, 1e-9):.2f} frames/s)",
+                   "Audio-visual evaluation",
+                   {"metrics": "reference (the released code's quirks)" if cfg.eval.reference_metrics else "exact"})
+    return 0
+
+
 # task -> how `eval` runs it (args, config); a new task family adds one line here and its name in COMMAND_TASKS
-TASKS = {"semantic": _run_semantic, "instance": _run_instance}
+TASKS = {"semantic": _run_semantic, "instance": _run_instance, "audio-visual": _run_audio_visual}

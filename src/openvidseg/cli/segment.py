@@ -38,8 +38,14 @@ folder is never replaced without --overwrite.
 Under torchrun (torchrun --nproc_per_node N -m openvidseg segment INPUTS...) the inputs are shared out over
 the processes, one model each; every input is done once, and --resume works across launches of any size.
 
+--task audio-visual segments only what makes the sound (OV-AVSS; the default model ov_avss_vitb16 needs the
+VGGish weights, --audio-encoder PATH, or a trained --checkpoint): masks hold the sounding objects' classes,
+the overlay marks them and keeps the video's sound. The sound is the input's own track (or --audio FILE); an
+input without sound, or whose track is shorter than its frames, stops unless --audio-missing silence.
+
 Examples: openvidseg segment clip.mp4 --classes "person, dog, ball" --out segmentations
           openvidseg segment clip.mp4 --task instance --classes "person, dog" --checkpoint clip_vis.safetensors
+          openvidseg segment clip.mp4 --task audio-visual --classes "man, dog, guitar" --checkpoint ov_avss.safetensors
 """
 from __future__ import annotations
 
@@ -55,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, folder of frames or of videos, quoted "
                         "glob of frames, http(s)/rtsp URL, - (a video on standard input) or a camera (/dev/video0)")
     parser.add_argument("--task", default="semantic", choices=SEGMENT_TASKS,
-                        help="semantic: a class per pixel; instance: object tracks with ids (default: semantic)")
+                        help="semantic: a class per pixel; instance: object tracks with ids; audio-visual: what makes "
+                        "the sound (default: semantic)")
     vocabulary = parser.add_argument_group("classes")
     vocabulary.add_argument("--classes", metavar="NAMES", help='class names separated by commas, e.g. "person, dog, ball"')
     vocabulary.add_argument("--classes-file", metavar="FILE",
@@ -90,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="torch.compile the CLIP image encoder (minutes to compile; for GPUs, it did not pay on a CPU)")
     model.add_argument("--threads", type=int, metavar="N",
                        help="CPU threads for the model (default: every core, or OMP_NUM_THREADS when set)")
+    sound = parser.add_argument_group("sound (--task audio-visual)")
+    sound.add_argument("--audio", metavar="FILE", help="the input's sound from another file (.wav, or any file with "
+                       "sound); default: the input's own track")
+    sound.add_argument("--audio-missing", default="error", choices=("error", "silence"),
+                       help="an input without sound or with a shorter track: stop (default) or hear silence")
+    sound.add_argument("--audio-encoder", metavar="SOURCE", help="VGGish weights file, AST folder or hub id, or "
+                       "random:<kind> (default: the model's)")
     model.add_argument("--memory-interval", type=int, default=30, metavar="N",
                        help="frames between refreshes of the long-range memory frame (OV2VSS; default: 30)")
     model.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
@@ -179,13 +193,19 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from datetime import timedelta
 
+    from openvidseg.tasks import check_task_options
+
+    check_task_options(args.task, {name: getattr(args, name) for name in TASK_OPTIONS})
+    if args.task == "audio-visual":
+        from openvidseg.cli.segment_audio_visual import run_audio_visual
+
+        return run_audio_visual(args)
+
     from openvidseg.engine.distributed import agree_exit_code, init_distributed, shutdown_distributed
     from openvidseg.errors import OpenVidSegError
     from openvidseg.runtime import resolve_device, set_threads
-    from openvidseg.tasks import check_task_options
     from openvidseg.vocabulary import build_vocabulary
 
-    check_task_options(args.task, {name: getattr(args, name) for name in TASK_OPTIONS})
     classes = build_vocabulary(args.classes, args.classes_file, args.background)
     set_threads(args.threads)
     _check_fonts(classes, args.font)

@@ -37,8 +37,14 @@ class ModelConfig:
     num_queries: Optional[int] = None  # instance models: object queries (the peers: 100)
     clip_frames: Optional[int] = None  # instance models decoding clips jointly (OVFormer): frames per clip at inference
     memory_frames: Optional[int] = None  # CLIP-VIS top-K-enhanced matching: frames of query memory (9)
-    top_k: Optional[int] = None  # CLIP-VIS top-K-enhanced matching: best-matched memory frames used (5)
+    top_k: Optional[int] = None  # CLIP-VIS top-K-enhanced matching: best-matched memory frames used (5);
+    # OV-AVSS: sounding-object proposals that may be painted (10)
     num_points: Optional[int] = None  # instance models: mask points sampled per instance for the loss (12544)
+    audio_encoder: Optional[str] = None  # audio-visual: VGGish weights file, AST folder / hub id, or random:<kind>
+    train_audio: Optional[bool] = None  # audio-visual: train the audio encoder too (frozen by default)
+    crop_embedding: Optional[str] = None  # OV-AVSS crop classification: pooled (CLIP's image embedding) | best_patch
+    crop_size: Optional[int] = None  # OV-AVSS crop classification: the side crops are resized to for CLIP (224)
+    threshold: Optional[float] = None  # OV-AVSS: the score a painted proposal needs (0.3)
 
 
 @dataclass
@@ -67,6 +73,17 @@ class InstanceWorldConfig:
     num_frames: int = 12
     size: List[int] = field(default_factory=lambda: [96, 128])  # (height, width)
     tracks_per_video: List[int] = field(default_factory=lambda: [2, 4])  # (min, max)
+    seed: int = 0
+
+
+@dataclass
+class AudioWorldConfig:
+    """How a `data.dataset: audio_world` is generated into data.root when it is absent (see
+    `openvidseg.demo.audio_world.AudioWorldSpec`: shapes named and sounding by attribute words, only some
+    sounding at a time, novel classes never seen nor heard in training)."""
+
+    train_videos: int = 24
+    test_videos: int = 8
     seed: int = 0
 
 
@@ -100,6 +117,13 @@ class DataConfig:
     num_frames: int = 2  # instance training clips: frames per clip (1 for image-level training)
     frame_range: int = 20  # ... drawn within this many frames of the reference frame
     instance_world: InstanceWorldConfig = field(default_factory=InstanceWorldConfig)  # synthetic_instances only
+    # audio-visual datasets (dataset: avsbench | audio_world), in the AVSBench-semantic layout; clips of
+    # num_frames frames; data.split: ov_avss | all | a JSON list of base class names
+    subsets: List[str] = field(default_factory=lambda: ["v1s", "v1m", "v2"])  # avsbench: which of its sets
+    audio_timing: str = "vggish"  # frame k's sound: vggish (patch k, [0.96 k, 0.96 k + 0.975) s) | frames ([k, k + 0.975) s)
+    audio_missing: str = "error"  # error | silence (missing or short audio)
+    exclude_novel_videos: bool = True  # training leaves out videos where a novel class sounds
+    audio_world: AudioWorldConfig = field(default_factory=AudioWorldConfig)  # audio_world only
 
 
 @dataclass
@@ -140,6 +164,7 @@ class EvalConfig:
     save_predictions: bool = False  # also write prediction PNGs in the layout `openvidseg score` reads
     max_videos: Optional[int] = None  # evaluate only the first N videos (quick checks)
     max_detections: int = 50  # instance models: (track, class) detections kept per video
+    reference_metrics: bool = False  # audio-visual: reproduce the released evaluation's quirks (docs/audio-visual.md)
 
 
 @dataclass

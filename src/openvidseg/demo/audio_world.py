@@ -25,6 +25,7 @@ from openvidseg.demo.sounds import TIMBRES, mix_second
 from openvidseg.demo.world import WorldSpec
 
 SEEN_FILE, VIDEO_DIR = "seen_classes.json", "videos"
+GENERATOR_VERSION = 2  # part of the cache key: bump when the same spec would write other data
 
 
 def _visual_default() -> WorldSpec:
@@ -37,7 +38,8 @@ class AudioWorldSpec:
 
     `visual`: the drawing and the classes (its things are the sounding classes, its grounds are background);
     `pitches`: one per colour (Hz), `timbres`: one per shape; `sound_prob`: each visible object's chance to
-    sound in a second (at least one sounds); `novel_share`: test videos that show a novel class."""
+    sound in a second (at least one sounds); `novel_share`: the share of test videos that show a novel class
+    (every 1 / novel_share-th one, the novel classes taking turns)."""
 
     visual: WorldSpec = field(default_factory=_visual_default)
     pitches: tuple[float, ...] = (262.0, 392.0, 587.0, 880.0)
@@ -69,7 +71,16 @@ class AudioWorldSpec:
 
     def key(self) -> str:
         """A short stable name for caches."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        text = json.dumps([GENERATOR_VERSION, asdict(self)], sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+    def sound_key(self) -> str:
+        """A short stable name of what the classes sound like (names, pitches, timbres, sample rate), the same for
+        worlds that differ only in their drawing or their videos (e.g. the demo's seeds)."""
+        v = self.visual
+        text = json.dumps([GENERATOR_VERSION, v.colours, v.shapes, v.unseen_shift, self.pitches, self.timbres,
+                           self.sample_rate])
+        return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
 def _sounding(label: np.ndarray, candidates: list[int], spec: AudioWorldSpec, rng: np.random.Generator) -> list[int]:
@@ -95,13 +106,14 @@ def write_audio_world(spec: AudioWorldSpec, root: str | Path) -> list[AVSVideo]:
     for index in range(spec.train_videos + spec.test_videos):
         split = "train" if index < spec.train_videos else "test"
         rng = np.random.default_rng([visual.seed, 7, index])
-        candidates = list(base)
-        if split == "test" and rng.random() < spec.novel_share:
-            candidates = [int(rng.choice(novel))] + list(rng.choice(base, size=spec.objects_per_video[1] - 1,
-                                                                    replace=False))
+        count = int(rng.integers(spec.objects_per_video[0], spec.objects_per_video[1] + 1))
+        candidates = [int(c) for c in rng.choice(base, size=count, replace=False)]
+        test_index = index - spec.train_videos
+        if split == "test" and int((test_index + 1) * spec.novel_share) > int(test_index * spec.novel_share):
+            shown = int(test_index * spec.novel_share)  # the novel classes take turns
+            candidates[0] = novel[shown % len(novel)]
         frames, masks, sound, heard = [], {}, [], set()
-        objects = (min(spec.objects_per_video[0], len(candidates)), min(spec.objects_per_video[1], len(candidates)))
-        drawn = draw_video(styles, spec.frames, visual.size, rng, objects, 0.0, things=candidates)
+        drawn = draw_video(styles, spec.frames, visual.size, rng, (count, count), 0.0, things=candidates)
         for k, (image, label) in enumerate(drawn):
             sounding = _sounding(label, candidates, spec, rng)
             heard.update(sounding)

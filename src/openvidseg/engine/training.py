@@ -90,6 +90,14 @@ def _eval_hook(cfg: ExperimentConfig, task: str, eval_set: Any, device, **kwargs
 
         return EvalHook(run, cfg.train.eval_interval, record_keys=INSTANCE_HEADLINE, settings={"task": "instance"},
                         **kwargs)
+    if task == "audio-visual":
+        from openvidseg.engine.audio_visual_evaluator import evaluate_audio_visual
+
+        mode = "reference" if cfg.eval.reference_metrics else "exact"
+        return EvalHook(lambda module, folder: evaluate_audio_visual(module, eval_set, mode=mode,
+                                                                     short_side=cfg.data.test_short_side),
+                        cfg.train.eval_interval, record_keys=("mIoU", "mIoU_base", "mIoU_novel", "hIoU", "F"),
+                        settings={"task": "audio-visual", "metrics": mode}, **kwargs)
     protocol = eval_set.split.protocol(cfg.eval.protocol, cfg.eval.background)
     return EvalHook(lambda module, folder: evaluate(module, videos, protocol, class_name_form=cfg.data.class_names,
                                                     split=cfg.data.val_split, mode=cfg.eval.mode,

@@ -247,6 +247,9 @@ def load_segmenter(classes: str | Sequence[str], *, model: str | VideoSegmenter 
     check_task_options(task, {"memory_interval": memory_interval, "min_confidence": min_confidence,
                               "background": background, "speed": speed, "keyframe_interval": keyframe_interval,
                               "batch_size": batch_size, "compile": compile, "min_score": min_score})
+    if task == "audio-visual":
+        raise InputError("audio-visual segmentation needs the sound: use openvidseg.inference.audio_visual."
+                         "AudioVisualPredictor, or `openvidseg segment --task audio-visual`")
     names = build_vocabulary(classes, background=background)
     get_profile(speed)  # an unknown profile fails before the model loads
     if isinstance(model, OpenVocabularyModel):

@@ -8,6 +8,7 @@ register_family("frame", "openvidseg.models.ov2vss.model:build_frame_model")
 register_family("dense_clip", "openvidseg.models.dense_clip:build_dense_clip")
 register_family("clip_vis", "openvidseg.models.instance.model:build_clip_vis")
 register_family("ovformer", "openvidseg.models.instance.model:build_ovformer")
+register_family("ov_avss", "openvidseg.models.audio_visual.model:build_ov_avss")
 
 VITB16 = "openai/clip-vit-base-patch16"
 VITL14 = "openai/clip-vit-large-patch14"
@@ -19,6 +20,10 @@ TINY_HEAD = dict(clip_image_size=128, hidden_dim=32, cost_dim=16, guidance_dim=1
 # tiny instance models: a 32-wide Mask2Former stack with 10 queries on the tiny random CLIP
 TINY_INSTANCE = dict(hidden_dim=32, mask_dim=32, num_queries=10, encoder_layers=2, decoder_layers=3, heads=2,
                      encoder_ffn_dim=64, decoder_ffn_dim=64, alignment_heads=2, num_points=1024)
+# tiny audio-visual models: the same stack with a tiny random VGGish and a narrow fusion block
+TINY_AUDIO_VISUAL = {**{k: v for k, v in TINY_INSTANCE.items() if k != "alignment_heads"},
+                     "audio_encoder": "random:vggish-tiny", "fusion_dim": 32, "fusion_heads": 2, "crop_size": 32}
+AST = "MIT/ast-finetuned-audioset-10-10-0.4593"
 
 for variant in (
     ModelVariant("ov2vss_vitb16", "ov2vss", VITB16, "ov2vss_vitb16_vspw",
@@ -51,5 +56,12 @@ for variant in (
                  "Tiny random CLIP-VIS for tests", task="instance"),
     ModelVariant("ovformer_tiny", "ovformer", TINY_CLIP, "ovformer_tiny_synthetic", TINY_INSTANCE,
                  "Tiny random OVFormer for tests", task="instance"),
+    ModelVariant("ov_avss_vitb16", "ov_avss", VITB16, "ov_avss_vitb16_avsbench", {"audio_encoder": "vggish"},
+                 "OV-AVSS on a frozen CLIP ViT-B/16 and VGGish (audio-visual attention before the pixel decoder, "
+                 "audio-reading queries over 5-frame clips, CLIP crop classification)", task="audio-visual"),
+    ModelVariant("ov_avss_vitb16_ast", "ov_avss", VITB16, "ov_avss_vitb16_avsbench", {"audio_encoder": AST},
+                 "OV-AVSS with an Audio Spectrogram Transformer (AudioSet) instead of VGGish", task="audio-visual"),
+    ModelVariant("ov_avss_tiny", "ov_avss", TINY_CLIP, "ov_avss_tiny_synthetic", TINY_AUDIO_VISUAL,
+                 "Tiny random OV-AVSS for tests", task="audio-visual"),
 ):
     register_model(variant)

@@ -6,7 +6,9 @@ direction added back through a layer scale initialised small (1/6).
 Visual tokens of frame f attend to the clip's T audio tokens plus a learned "silence" token, with a
 learned bias for each audio token's offset from the frame (t - f): a pixel can take the sound of its own
 second when that sound matches it, and the silence token when no sound does, so the update it receives
-says whether it sounds now. Audio tokens attend to the visual tokens of every frame.
+says whether it sounds now. (Without the silence token every pixel's attention weights sum to one over
+the sounds alone: every pixel receives some sound, and the update cannot tell a sounding pixel from a
+silent one.) Audio tokens attend to the visual tokens of every frame.
 """
 from __future__ import annotations
 

@@ -68,6 +68,11 @@ class QueryDecoder(nn.Module):
     def hidden_dim(self) -> int:
         return self.query_features.embedding_dim
 
+    def initial_queries(self, batch: int) -> torch.Tensor:
+        """(Q, B, C) the queries' content before the first layer (the learned query features); a subclass may
+        condition them (audio-visual queries read the audio first)."""
+        return self.query_features.weight.unsqueeze(1).repeat(1, batch, 1)
+
     def forward(self, memory: Sequence[torch.Tensor], mask_features: torch.Tensor, frames: int = 1) -> QueryDecoderOutput:
         """memory: 3 x (B*T, C, h_l, w_l); mask_features: (B*T, C_m, H, W), frames of a clip consecutive."""
         tokens, positions, sizes = [], [], []
@@ -80,7 +85,7 @@ class QueryDecoder(nn.Module):
             sizes.append((height, frames * width))
         batch = tokens[0].shape[1]
         out = self.decoder(
-            inputs_embeds=self.query_features.weight.unsqueeze(1).repeat(1, batch, 1),
+            inputs_embeds=self.initial_queries(batch),
             multi_stage_positional_embeddings=positions,
             pixel_embeddings=tile_frames(mask_features, frames),
             encoder_hidden_states=tokens,
