@@ -243,6 +243,7 @@ def test_standard_input_is_read_from_a_pipe_without_seeking(videos, name, monkey
         list(video)
 
 
+@pytest.mark.slow  # a subprocess: 40 s under a load of 25 on 2 cores
 def test_segment_dash_reads_a_piped_video(videos, tmp_path):
     """The command as a user types it: `cat walk.mp4 | openvidseg segment - ...` (a real pipe)."""
     import subprocess
