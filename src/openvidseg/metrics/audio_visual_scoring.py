@@ -10,7 +10,7 @@ list as sounding to background (its "filter error annotations" step).
 """
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from openvidseg.metrics.audio_visual_result import AudioVisualScoreResult
 from openvidseg.metrics.scoring import (
     MAX_LISTED, MAX_PROBLEMS, announce_prediction_files, match_prediction_files, progress_bar,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def clips_of(frames: Sequence[int], clip_length: int) -> list[list[int]]:
@@ -66,7 +68,7 @@ def score_audio_visual(pred_dir: str | Path, root: str | Path, split: str = "tes
         raise DataError(f"no video of split '{split}' (subsets {', '.join(subsets)}) in {root / 'metadata.csv'}")
     frames = {v.uid: [str(k) for k in v.labelled_frames] for v in videos}
     files = match_prediction_files(pred_dir, frames)
-    warn = on_warning or (lambda message: print(f"warning: {message}", file=sys.stderr))
+    warn = on_warning or logger.warning
     announce_prediction_files(files, sum(map(len, frames.values())), allow_missing, split, warn)
     missing, problems = set(files.missing), []
     progress = progress_bar(sum(map(len, frames.values()))) if show_progress else None
