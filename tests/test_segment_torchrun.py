@@ -82,3 +82,11 @@ def test_a_refused_input_stops_every_process_before_any_work(videos, tmp_path):
     errors = [line for line in done.stderr.splitlines() if "openvidseg segment: error:" in line]
     assert len(errors) == 1 and "missing.mp4" in errors[0]  # printed once, by the process that owns it
     assert not any((tmp_path / "out").rglob("summary.json"))  # no process started
+
+
+def test_the_audio_visual_task_is_refused_under_torchrun(videos, tmp_path, monkeypatch, capsys):
+    """Its command has no sharing: every process would segment every input into the same folders."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    code = main(["segment", str(videos[0]), "--task", "audio-visual", "--classes", "dog", "--out", str(tmp_path)])
+    assert code == 2 and "does not share inputs over the processes of a torchrun launch" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -198,7 +198,11 @@ def run(args: argparse.Namespace) -> int:
     check_task_options(args.task, {name: getattr(args, name) for name in TASK_OPTIONS})
     if args.task == "audio-visual":
         from openvidseg.cli.segment_audio_visual import run_audio_visual
+        from openvidseg.errors import InputError
 
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # each process would do every input
+            raise InputError("--task audio-visual does not share inputs over the processes of a torchrun launch: "
+                             "run it without torchrun")
         return run_audio_visual(args)
 
     from openvidseg.engine.distributed import agree_exit_code, init_distributed, shutdown_distributed
