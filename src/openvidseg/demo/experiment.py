@@ -113,24 +113,32 @@ class DemoPaths:
     templates: Path
 
 
+def prepare_clips(spec: WorldSpec, clip_steps: int, seed: int, cache: Path,
+                  log: Callable[[str], None]) -> tuple[Path, Path, Path, float]:
+    """The world CLIP (pretrained `clip_steps` steps, cached), the control's CLIP (attribute words rotated) and
+    the prompt templates file, and the seconds spent; shared by the semantic and audio-visual demos."""
+    templates = cache / "templates.txt"
+    if not templates.is_file():
+        templates.parent.mkdir(parents=True, exist_ok=True)
+        templates.write_text("\n".join(TEMPLATES) + "\n")
+    start = time.perf_counter()
+    clip = cache / f"clip-{spec.key()}-{clip_steps}"
+    if not (clip / DONE_FILE).is_file():
+        log(f"pretraining the world's tiny CLIP ({clip_steps} steps; cached in {clip})")
+        _cached_folder(clip, lambda p: pretrain_tiny_clip(spec, p, TEMPLATES, steps=clip_steps, seed=seed, log=log))
+    seconds = time.perf_counter() - start
+    shuffled = _cached_folder(clip.with_name(clip.name + "-shuffled"), lambda p: shuffle_attribute_words(clip, spec, p))
+    return clip, shuffled, templates, seconds
+
+
 def prepare(settings: DemoSettings, cache: Path, log: Callable[[str], None]) -> tuple[DemoPaths, dict[str, float]]:
     """Generate (or reuse) the world, the world CLIP and the control's CLIP; returns paths and seconds spent."""
     spec, times = settings.world, {}
     start = time.perf_counter()
     world = _cached_folder(cache / f"world-{spec.key()}", lambda p: write_world(spec, p))
     times["world"] = time.perf_counter() - start
-    templates = cache / "templates.txt"
-    if not templates.is_file():
-        templates.parent.mkdir(parents=True, exist_ok=True)
-        templates.write_text("\n".join(TEMPLATES) + "\n")
-    start = time.perf_counter()
-    clip = cache / f"clip-{spec.key()}-{settings.clip_steps}"
-    if not (clip / DONE_FILE).is_file():
-        log(f"pretraining the world's tiny CLIP ({settings.clip_steps} steps; cached in {clip})")
-        _cached_folder(clip, lambda p: pretrain_tiny_clip(spec, p, TEMPLATES, steps=settings.clip_steps,
-                                                          seed=settings.seed, log=log))
-    times["clip pretraining"] = time.perf_counter() - start
-    shuffled = _cached_folder(clip.with_name(clip.name + "-shuffled"), lambda p: shuffle_attribute_words(clip, spec, p))
+    clip, shuffled, templates, times["clip pretraining"] = prepare_clips(spec, settings.clip_steps, settings.seed,
+                                                                         cache, log)
     return DemoPaths(world, clip, shuffled, templates), times
 
 

@@ -28,14 +28,20 @@ def summarise(runs: list[DemoRun]) -> dict[str, dict[str, dict[str, float | None
             for metric, value in row_values(result).items():
                 table.setdefault(result.variant.name, {}).setdefault(metric, {"seeds": []})["seeds"].append(value)
     for metrics in table.values():
-        for entry in metrics.values():
-            values = [v for v in entry["seeds"] if v is not None]
-            entry["mean"] = statistics.fmean(values) if values else None
-            entry["std"] = statistics.stdev(values) if len(values) > 1 else None
+        for name, entry in metrics.items():
+            metrics[name] = seed_summary(entry["seeds"])
     return table
 
 
-def _cell(entry: dict) -> str:
+def seed_summary(values: list[float | None]) -> dict:
+    """{"seeds": values, "mean", "std"} of one metric over seeds (None values left out; std needs two)."""
+    known = [v for v in values if v is not None]
+    return {"seeds": values, "mean": statistics.fmean(known) if known else None,
+            "std": statistics.stdev(known) if len(known) > 1 else None}
+
+
+def format_cell(entry: dict) -> str:
+    """'49.3 ± 6.2' (mean ± std over seeds), '49.3' for one seed, 'n/a' when undefined."""
     if entry["mean"] is None:
         return "n/a"
     return format_score(entry["mean"], 1) + (f" ± {entry['std']:.1f}" if entry["std"] is not None else "")
@@ -60,7 +66,7 @@ def report_markdown(runs: list[DemoRun], overlay: Path | None, mode: str) -> str
         "| model | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics),
     ]
     for name, row in table.items():
-        lines.append(f"| {name} | " + " | ".join(_cell(row[m]) for m in metrics) + " |")
+        lines.append(f"| {name} | " + " | ".join(format_cell(row[m]) for m in metrics) + " |")
     lines += ["", "- **ov2vss / frame**: trained on the seen classes only; **dense_clip**: training-free; "
                   "**control**: OV2VSS whose class names are encoded as other classes' names (attribute words "
                   "rotated in the CLIP text encoder), so unseen classes are unreachable through their names.", "",
@@ -125,16 +131,21 @@ def write_overlay(run: DemoRun, out: Path, upscale: int = 4) -> Path:
 
 def write_demo_outputs(runs: list[DemoRun], out: Path, mode: str) -> list[Path]:
     """report.md, metrics.json, per_class_iou.png (OV2VSS, first seed) and overlay/ into `out`."""
-    from openvidseg.metrics.report import draw_per_class_chart
 
     out.mkdir(parents=True, exist_ok=True)
     overlay = write_overlay(runs[0], out / "overlay")
     ov2vss = next(r for r in runs[0].rows if r.variant.name == "ov2vss")
-    chart = draw_per_class_chart(ov2vss.scores, out / "per_class_iou.png",
-                                 title=f"OV2VSS per-class IoU (%), seed {runs[0].settings.seed}: "
-                                       f"mIoU {format_score(ov2vss.scores.miou, 1)}")
-    report = out / "report.md"
-    report.write_text(report_markdown(runs, overlay.relative_to(out), mode))
-    metrics = out / "metrics.json"
-    metrics.write_text(json.dumps(metrics_json(runs, mode), indent=2) + "\n")
-    return [report, metrics, chart, overlay]
+    return write_report_files(out, overlay, ov2vss.scores, f"OV2VSS per-class IoU (%), seed {runs[0].settings.seed}",
+                              report_markdown(runs, overlay.relative_to(out), mode), metrics_json(runs, mode))
+
+
+def write_report_files(out: Path, overlay: Path, scores, chart_title: str, report: str, metrics: dict) -> list[Path]:
+    """A demo's report.md, metrics.json and per_class_iou.png (of `scores`, titled `chart_title` and its mIoU)
+    into `out`; returns them and the `overlay` already written, for the command to list."""
+    from openvidseg.metrics.report import draw_per_class_chart
+
+    chart = draw_per_class_chart(scores, out / "per_class_iou.png",
+                                 title=f"{chart_title}: mIoU {format_score(scores.miou, 1)}")
+    (out / "report.md").write_text(report)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return [out / "report.md", out / "metrics.json", chart, overlay]

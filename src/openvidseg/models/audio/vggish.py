@@ -22,9 +22,11 @@ QUANTIZE_RANGE = (-2.0, 2.0)
 
 
 def vggish_config(kind: str = "vggish") -> dict:
-    """The builder options of 'vggish' (the released size) or 'vggish-tiny' (tests)."""
+    """The builder options of 'vggish' (the released size), 'vggish-small' (the demo world's) or 'vggish-tiny' (tests)."""
     if kind == "vggish-tiny":
         return {"channels": (4, 8, 8, 16), "hidden_dim": 32, "embed_dim": 16}
+    if kind == "vggish-small":
+        return {"channels": (8, 16, 32, 64), "hidden_dim": 128, "embed_dim": 64}
     return {"channels": (64, 128, 256, 512), "hidden_dim": 4096, "embed_dim": 128}
 
 
