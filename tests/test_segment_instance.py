@@ -194,3 +194,19 @@ def test_task_options_and_refusals(video, tmp_path, checkpoints, capsys):
     assert segment(*args) == 0
     assert sorted(p.name for p in (tmp_path / "walk").iterdir()) == ["summary.json", "tracks.json"]
     assert segment(*args) == 2 and "already exists (complete)" in capsys.readouterr().err
+
+
+def test_the_instance_overlay_keeps_the_input_sound(checkpoints, tmp_path, capsys):
+    import av
+    from test_segment_formats import write_video_with_sound
+
+    clip = write_video_with_sound(tmp_path / "walk.mp4", scene(4))
+    args = [clip, "--task", "instance", "--checkpoint", checkpoints["clip_vis_tiny"], "--classes", "red, blue",
+            "--quiet", "--no-masks"]
+    assert segment(*args, "--out", tmp_path / "with") == 0
+    assert segment(*args, "--no-audio", "--out", tmp_path / "without") == 0
+    with av.open(str(tmp_path / "with" / "walk" / "overlay.mp4")) as overlay:
+        assert [s.type for s in overlay.streams] == ["video", "audio"]
+        assert overlay.streams.audio[0].codec_context.name == "aac"
+    with av.open(str(tmp_path / "without" / "walk" / "overlay.mp4")) as overlay:
+        assert [s.type for s in overlay.streams] == ["video"]
