@@ -6,6 +6,9 @@ Usage: python benchmarks/instance_speed.py [--model clip_vis_vitb16 ovformer_vit
            [--size 480 854] [--classes 20 1196] [--frames 50 500] [--memory-size 480 854] [--repeats 5]
            [--device auto] [--precision fp32] [--skip-memory] [--memory-only]
 Per frame for OVFormer = a 5-frame clip's time / 5 (it decodes clips jointly). Prints markdown tables.
+Around each model's timings, one CLIP image forward at its native size (224 x 224, batch 1) is timed in this
+process and the whole frame is given as a multiple of it (ratios carry across machines and loads, absolute
+times do not); the load average is printed before and after.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 from process_memory import reset_peak_rss, rss_mib
+from segment_speed import clip_forward_ms
 
 from openvidseg.inference.instance_predictor import InstancePredictor
 from openvidseg.models import create_model
@@ -82,7 +86,13 @@ def video(length: int, size: tuple[int, int], seed: int = 0):
         yield np.roll(base, i * 3, axis=1)
 
 
+def load_average() -> str:
+    return " ".join(open("/proc/loadavg").read().split()[:3])
+
+
 def timings(name: str, model, device, args) -> None:
+    clip_before, _ = clip_forward_ms(args.clip, str(device), args.precision)
+    load_before = load_average()
     names = [f"class {i}" for i in range(max(args.classes))]
     rows, totals, text_ms = {}, {}, {}
     predictor = None
@@ -111,6 +121,10 @@ def timings(name: str, model, device, args) -> None:
                 per_unit[stage].append(seconds * 1000 / unit)
         rows[k] = {s: statistics.median(v[1:]) for s, v in per_unit.items()}  # the first clip warms up
         totals[k] = statistics.median(whole[1:])
+    clip_after, _ = clip_forward_ms(args.clip, str(device), args.precision)
+    clip_ms = 0.5 * (clip_before + clip_after)
+    print(f"\nload average before / after: {load_before} / {load_average()}; one CLIP forward at 224 x 224: "
+          f"{clip_before:.0f} ms before, {clip_after:.0f} ms after (ratios below use the mean, {clip_ms:.0f} ms)")
     print(f"\n### {name}: ms per frame (median of {args.repeats} {'clips' if model.frames_per_decode > 1 else 'frames'}"
           f" after one warm-up)\n")
     print("| stage | " + " | ".join(f"K={k}" for k in args.classes) + " |")
@@ -120,6 +134,8 @@ def timings(name: str, model, device, args) -> None:
     print("| **whole frame (streaming)** | " + " | ".join(f"**{totals[k]:.1f}**" for k in args.classes) + " |")
     print("| whole / CLIP + appearance | " + " | ".join(
         f"{totals[k] / rows[k]['CLIP + appearance']:.2f}x" for k in args.classes) + " |")
+    print("| **whole frame / one CLIP forward at 224** | " + " | ".join(
+        f"**{totals[k] / clip_ms:.1f}x**" for k in args.classes) + " |")
     print("| text encoding, once per vocabulary (ms) | " + " | ".join(f"{text_ms[k]:.0f}" for k in args.classes) + " |")
 
 
