@@ -73,7 +73,9 @@ def write_audio_visual_outputs(predictor: AudioVisualPredictor, source: FrameSou
     folder.write_json(folder.summary, summary())
     try:
         if video:
-            samples = track.segment(float(audio.times[0]), track.end - float(audio.times[0]))
+            start = float(audio.times[0])
+            span = track.end - start if max_frames is None else min(track.end - start, max_frames / fps)
+            samples = track.segment(start, span)  # the sound of the frames written (--max-frames: of those)
             write_video_with_audio(folder.overlay, overlays(), fps, samples, track.sample_rate)
         else:
             for _ in overlays():
