@@ -60,3 +60,10 @@ def tiny_clip():
     from openvidseg.clip import load_clip
 
     return load_clip("random:tiny")
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory) -> Path:
+    """One cache of generated worlds and pretrained world CLIPs for the session's demo runs (the semantic and the
+    instance demo share the quick world CLIP: pretrained once)."""
+    return tmp_path_factory.mktemp("demo_cache")

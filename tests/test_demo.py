@@ -16,9 +16,9 @@ UNSEEN_MARGIN = 10.0  # measured 35.4, 20.1, 32.8 points
 SEEN_FLOOR = 20.0  # measured 44.8, 32.4, 43.6
 
 
-def test_quick_demo_transfers_to_unseen_classes_and_the_control_does_not(tmp_path, capsys):
+def test_quick_demo_transfers_to_unseen_classes_and_the_control_does_not(tmp_path, capsys, demo_cache):
     out = tmp_path / "demo"
-    assert main(["demo", "--quick", "--out", str(out), "--cache", str(tmp_path / "cache")]) == 0
+    assert main(["demo", "--quick", "--out", str(out), "--cache", str(demo_cache)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     rows = metrics["runs"][0]["rows"]
     assert set(rows) == {"ov2vss", "frame", "dense_clip", "control (shuffled text)"}
@@ -34,5 +34,5 @@ def test_quick_demo_transfers_to_unseen_classes_and_the_control_does_not(tmp_pat
         assert (stream.width, stream.height) == (384, 384) and sum(1 for _ in video.decode(stream)) == 18
     # the world and its CLIP are cached: a second run reuses them and refuses to overwrite without asking
     capsys.readouterr()
-    assert main(["demo", "--quick", "--out", str(out), "--cache", str(tmp_path / "cache")]) == 2
+    assert main(["demo", "--quick", "--out", str(out), "--cache", str(demo_cache)]) == 2
     assert "--overwrite" in capsys.readouterr().err

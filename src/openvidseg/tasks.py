@@ -9,7 +9,7 @@ from openvidseg.errors import InputError
 
 # the tasks each command does (its --task choices; the first is the default)
 COMMAND_TASKS = {"segment": ("semantic", "instance", "audio-visual"), "eval": ("semantic", "instance", "audio-visual"),
-                 "demo": ("semantic", "audio-visual")}
+                 "demo": ("semantic", "instance", "audio-visual")}  # each with its runner in cli/<command>.py TASKS
 SEGMENT_TASKS = COMMAND_TASKS["segment"]
 # segment's model per task
 DEFAULT_MODELS = {"semantic": "dense_clip_vitb16", "instance": "clip_vis_vitb16", "audio-visual": "ov_avss_vitb16"}

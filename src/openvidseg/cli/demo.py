@@ -6,6 +6,11 @@ overlay video into --out. Generated worlds and pretrained CLIPs are cached ($OPE
 ~/.cache/openvidseg). --quick: a smaller world and shorter training, about 2-3 minutes on 2 cores;
 the full run adds one ablation per OV2VSS module (STF, RFE, VTE) and takes about 10 minutes.
 
+--task instance: the instance edition. In a synthetic world of tracked objects (coloured shapes that enter,
+leave and occlude each other), the tiny CLIP-VIS and OVFormer are trained on base classes with the same world
+CLIP and scored with video AP, AP_base, AP_novel and identity switches, beside the shuffled-text control and the
+per-frame baseline without temporal matching; the overlay shows CLIP-VIS's tracks with ids and class names.
+
 --task audio-visual: the same for open-vocabulary audio-visual segmentation: a synthetic world where each
 class sounds as its name says and only some objects sound at a time; OV-AVSS trained on the base classes,
 scored against itself hearing other videos' sound (shuffled audio) and with shuffled class names (its quick
@@ -16,18 +21,55 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from openvidseg.tasks import COMMAND_TASKS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from openvidseg.tasks import COMMAND_TASKS
-
     parser.add_argument("--task", default="semantic", choices=COMMAND_TASKS["demo"],
-                        help="which demo: semantic (OV2VSS) or audio-visual (OV-AVSS) (default: semantic)")
+                        help="semantic (default): OV2VSS and baselines; instance: CLIP-VIS and OVFormer with tracks; "
+                             "audio-visual: OV-AVSS")
     parser.add_argument("--out", default="openvidseg-demo", help="output folder (default: openvidseg-demo)")
     parser.add_argument("--quick", action="store_true", help="a smaller world and shorter training (~3 minutes)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds to run (the report gives mean ± std)")
     parser.add_argument("--workers", type=int, default=2, help="models trained at once, one process each (default: 2)")
     parser.add_argument("--cache", help="where worlds and CLIPs are kept (default: $OPENVIDSEG_CACHE or ~/.cache/openvidseg)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+
+
+def _semantic(args: argparse.Namespace, out: Path, mode: str, cache: Path | None) -> list[Path]:
+    from openvidseg.demo.experiment import DemoSettings, run_demo
+    from openvidseg.demo.report import write_demo_outputs
+
+    runs = []
+    for seed in args.seeds:
+        print(f"== demo ({mode}), seed {seed}")
+        runs.append(run_demo(out / f"seed{seed}", DemoSettings.make(args.quick, seed), cache, workers=args.workers))
+    return write_demo_outputs(runs, out, mode)
+
+
+def _instance(args: argparse.Namespace, out: Path, mode: str, cache: Path | None) -> list[Path]:
+    from openvidseg.demo.experiment import cache_root
+    from openvidseg.demo.instance_experiment import InstanceDemoSettings, run_instance_demo
+    from openvidseg.demo.instance_report import write_instance_demo_outputs
+
+    runs = []
+    for seed in args.seeds:
+        print(f"== instance demo ({mode}), seed {seed}")
+        runs.append(run_instance_demo(out / f"seed{seed}", InstanceDemoSettings.make(args.quick, seed),
+                                      cache or cache_root(), workers=args.workers))
+    return write_instance_demo_outputs(runs, out, mode)
+
+
+def _audio_visual(args: argparse.Namespace, out: Path, mode: str, cache: Path | None) -> list[Path]:
+    from openvidseg.demo.audio_visual import run_audio_demo_seeds
+    from openvidseg.demo.audio_visual_report import write_audio_demo_outputs
+
+    runs = run_audio_demo_seeds(out, args.quick, args.seeds, cache, args.workers)
+    return write_audio_demo_outputs(runs, out, mode)
+
+
+# task -> how `demo` runs it (args, output folder, "quick"/"full", cache) -> files written; one line per task family
+TASKS = {"semantic": _semantic, "instance": _instance, "audio-visual": _audio_visual}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,8 +79,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from openvidseg.cli.outputs import refuse_existing
-    from openvidseg.demo.experiment import DemoSettings, run_demo
-    from openvidseg.demo.report import write_demo_outputs
 
     out = Path(args.out).expanduser()
     refuse_existing([out], args.overwrite)
@@ -47,21 +87,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # tiny models: many small ops, fastest on one thread per process
     start = time.perf_counter()
     mode = "quick" if args.quick else "full"
-    if args.task == "audio-visual":
-        from openvidseg.demo.audio_visual import run_audio_demo_seeds
-        from openvidseg.demo.audio_visual_report import write_audio_demo_outputs
-
-        runs = run_audio_demo_seeds(out, args.quick, args.seeds, Path(args.cache) if args.cache else None, args.workers)
-        paths = write_audio_demo_outputs(runs, out, mode)
-        print((out / "report.md").read_text())
-        print(f"wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - start:.0f} s")
-        return 0
-    runs = []
-    for seed in args.seeds:
-        print(f"== demo ({mode}), seed {seed}")
-        runs.append(run_demo(out / f"seed{seed}", DemoSettings.make(args.quick, seed),
-                             Path(args.cache) if args.cache else None, workers=args.workers))
-    paths = write_demo_outputs(runs, out, mode)
+    paths = TASKS[args.task](args, out, mode, Path(args.cache) if args.cache else None)
     print((out / "report.md").read_text())
     print(f"wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - start:.0f} s")
     return 0

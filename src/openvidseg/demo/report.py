@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,12 +22,14 @@ def row_values(result: VariantResult) -> dict[str, float | None]:
     return values
 
 
-def summarise(runs: list[DemoRun]) -> dict[str, dict[str, dict[str, float | None]]]:
-    """{row: {metric: {"mean", "std", "seeds": [...]}}} over the seeds' runs."""
+def summarise(runs: list[DemoRun], values: Callable[[Any], dict[str, float | None]] = row_values
+              ) -> dict[str, dict[str, dict[str, float | None]]]:
+    """{row: {metric: {"mean", "std", "seeds": [...]}}} over the seeds' runs (any demo's: `values` gives a row's
+    metrics)."""
     table: dict[str, dict[str, dict]] = {}
     for run in runs:
         for result in run.rows:
-            for metric, value in row_values(result).items():
+            for metric, value in values(result).items():
                 table.setdefault(result.variant.name, {}).setdefault(metric, {"seeds": []})["seeds"].append(value)
     for metrics in table.values():
         for name, entry in metrics.items():
@@ -47,6 +51,19 @@ def format_cell(entry: dict) -> str:
     return format_score(entry["mean"], 1) + (f" ± {entry['std']:.1f}" if entry["std"] is not None else "")
 
 
+def table_lines(table: dict[str, dict[str, dict]], metrics: Sequence[str]) -> list[str]:
+    """The markdown table of a `summarise` table: a row per model, a column per metric (mean ± std)."""
+    lines = ["| model | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
+    return lines + [f"| {name} | " + " | ".join(format_cell(row[m]) for m in metrics) + " |" for name, row in table.items()]
+
+
+def time_lines(runs: list) -> list[str]:
+    """The "## Time" section of any demo's report: seconds per phase, per seed."""
+    lines = ["## Time", "", "| phase | seconds (per seed) |", "|---|---|"]
+    return lines + [f"| {phase} | {' / '.join(f'{run.seconds[phase]:.0f}' for run in runs)} |"
+                    for phase in runs[0].seconds]
+
+
 def report_markdown(runs: list[DemoRun], overlay: Path | None, mode: str) -> str:
     settings, table = runs[0].settings, summarise(runs)
     world = settings.world
@@ -63,10 +80,8 @@ def report_markdown(runs: list[DemoRun], overlay: Path | None, mode: str) -> str
         "truth stays the true scene.", "",
         "Scores: gzsl protocol (every class in the vocabulary), validation videos, clip mode, mIoU in %; "
         "'corrupted frames' is mIoU over the corrupted frames only.", "",
-        "| model | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics),
+        *table_lines(table, metrics),
     ]
-    for name, row in table.items():
-        lines.append(f"| {name} | " + " | ".join(format_cell(row[m]) for m in metrics) + " |")
     lines += ["", "- **ov2vss / frame**: trained on the seen classes only; **dense_clip**: training-free; "
                   "**control**: OV2VSS whose class names are encoded as other classes' names (attribute words "
                   "rotated in the CLIP text encoder), so unseen classes are unreachable through their names.", "",
@@ -75,10 +90,7 @@ def report_markdown(runs: list[DemoRun], overlay: Path | None, mode: str) -> str
               f"{world.num_frames} frames, {world.size[0]}x{world.size[1]} |",
               f"| world CLIP | pretrained {settings.clip_steps} steps on scene crops and captions of all classes |",
               f"| training | {settings.train_iters} iterations per trained model (preset demo_world) |",
-              "", "## Time", "", "| phase | seconds (per seed) |", "|---|---|"]
-    for phase in runs[0].seconds:
-        values = [run.seconds[phase] for run in runs]
-        lines.append(f"| {phase} | {' / '.join(f'{v:.0f}' for v in values)} |")
+              "", *time_lines(runs)]
     if overlay is not None:
         lines += ["", f"Overlay of a validation video with unseen classes, segmented by OV2VSS: `{overlay}`."]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@ training (and by `eval --task instance`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import torch.distributed as dist
 
 from openvidseg.engine.distributed import is_main_process, rank, world_size
 from openvidseg.inference.instance_predictor import InstancePredictor, track_predictions
+from openvidseg.inference.instance_tracks import VideoDetection
 from openvidseg.metrics.instance_result import InstanceScoreResult
 from openvidseg.metrics.instance_scoring import result_entry
 from openvidseg.metrics.video_ap import VideoAP
@@ -33,10 +34,12 @@ def evaluate_instances(
     max_detections: int = 50,
     results_path: str | Path | None = None,
     progress: bool = True,
+    on_video: Callable[[Any, list[VideoDetection]], None] | None = None,
 ) -> InstanceScoreResult:
     """Video AP of `model` (an InstanceSegmenter) on `videos` (default: all) of `dataset` (a VideoInstanceDataset:
     every class of its annotations is the vocabulary; AP_base / AP_novel over its split). results_path: also write
-    the detections as a YouTube-VIS results.json (from the main process, after gathering every process's)."""
+    the detections as a YouTube-VIS results.json (from the main process, after gathering every process's).
+    on_video(video, detections): called with each video's `VideoDetection`s (best first), e.g. for track metrics."""
     from openvidseg.data.instances import split_category_ids
 
     annotations = dataset.annotations
@@ -59,7 +62,10 @@ def evaluate_instances(
             for _ in predictor.run(video.frame(i) for i in range(len(video))):
                 if bar is not None:
                     bar.update(1)
-            tracks = track_predictions(predictor.detections(), category_ids)
+            detections = predictor.detections()
+            if on_video is not None:
+                on_video(video, detections)
+            tracks = track_predictions(detections, category_ids)
             metric.update(video.video_id, tracks, video.tracks)
             entries += [result_entry(video.video_id, track) for track in tracks]
     finally:

@@ -9,6 +9,7 @@ back in through the same call.
   (i + 1 for the i-th oldest memory frame), and one more Hungarian matching on the average decides.
 - `ClipLinker` (OVFormer, semi-online, per clip): the new clip's queries are Hungarian-matched to the previous
   clip's aligned queries (cost 1 - cosine).
+- `NoTracking`: no matching at all (queries keep their order), a baseline.
 """
 from __future__ import annotations
 
@@ -102,10 +103,32 @@ class ClipLinker:
         self.previous = state["previous"].float() if "previous" in state else None
 
 
-def build_tracker(tracking: str, memory: int = 9, top_k: int = 5) -> TopKEnhancedMatcher | ClipLinker:
-    """The tracker a model's `tracking` names: "topk_matching" or "clip_linking"."""
+class NoTracking:
+    """No temporal matching: every frame (or clip) keeps its queries in their own order, so a track is a query
+    slot (the per-frame baseline of the instance demo). No state."""
+
+    def reset(self) -> None:
+        pass
+
+    def align(self, queries: torch.Tensor) -> torch.Tensor:
+        return torch.arange(queries.shape[0])
+
+    def nbytes(self) -> int:
+        return 0
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        pass
+
+
+def build_tracker(tracking: str, memory: int = 9, top_k: int = 5) -> TopKEnhancedMatcher | ClipLinker | NoTracking:
+    """The tracker a model's `tracking` names: "topk_matching", "clip_linking" or "none"."""
     if tracking == "topk_matching":
         return TopKEnhancedMatcher(memory, top_k)
     if tracking == "clip_linking":
         return ClipLinker()
-    raise ValueError(f"unknown tracking '{tracking}': use topk_matching or clip_linking")
+    if tracking == "none":
+        return NoTracking()
+    raise ValueError(f"unknown tracking '{tracking}': use topk_matching, clip_linking or none")
