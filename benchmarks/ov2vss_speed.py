@@ -9,6 +9,7 @@ snapshot); by default random:vit-b-16 builds the same architecture in memory. Pr
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from collections import defaultdict
@@ -22,7 +23,7 @@ from openvidseg.inference import ClipPredictor, VideoPredictor
 from openvidseg.models import create_model
 from openvidseg.runtime import describe_device, resolve_device
 
-STAGES = ("CLIP image", "backbone", "STF", "RFE", "VTE", "cost volume + aggregation", "decoder")
+STAGES = ("CLIP image", "backbone", "STF", "RFE", "TCF", "VTE", "cost volume + aggregation", "decoder")
 
 
 class StageTimer:
@@ -33,7 +34,8 @@ class StageTimer:
         self.device = device
         self._start: dict[str, float] = {}
         stages = {"backbone": [model.backbone, *model.level_proj], "STF": [model.fusion],
-                  "RFE": [model.frame_enhancement], "VTE": [model.text_encoder],
+                  "RFE": [model.frame_enhancement], "TCF": [getattr(model, "cost_fusion", None)],
+                  "VTE": [model.text_encoder],
                   "cost volume + aggregation": [model.cost_embedding, model.guidance, model.aggregation],
                   "decoder": [*model.decoder_guidance, model.decoder]}
         for stage, modules in stages.items():
@@ -85,19 +87,31 @@ def main() -> None:
     ap.add_argument("--classes", type=int, nargs="+", default=[5, 20, 124])
     ap.add_argument("--frames", type=int, nargs=2, default=[50, 500], help="memory checkpoints (frames streamed)")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=12, help="frames streamed before timing (the buffer is full from 9)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--memory-only", action="store_true", help="skip the timings, measure memory over a long video")
+    ap.add_argument("--timings-only", action="store_true",
+                    help="only the per-stage table (no recompute, slide-mode or memory comparisons)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's; 1 gives steadier ratios)")
+    ap.add_argument("--options", default="{}", help='model options as JSON, e.g. \'{"vte_queries": "classes"}\'')
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device, size = resolve_device(args.device), tuple(args.size)
     torch.manual_seed(0)
-    model = create_model(args.model, clip=args.clip).eval().to(device)
-    print(f"{args.model} (CLIP {args.clip}) on {describe_device(device)}, {args.precision}, input {size[0]}x{size[1]}, "
+    options = json.loads(args.options)
+    model = create_model(args.model, clip=args.clip, **options).eval().to(device)
+    print(f"load average {' '.join(open('/proc/loadavg').read().split()[:3])}; {args.model} {options or ''} "
+          f"(CLIP {args.clip}) on {describe_device(device)}, {args.precision}, "
+          f"input {size[0]}x{size[1]}, "
           + ("batch 1" if args.memory_only else f"batch 1; median ms per frame over {args.repeats} frames after warm-up\n"))
     names = [f"class {i}" for i in range(max(args.classes))]
     k = 20 if 20 in args.classes else args.classes[0]
     if not args.memory_only:
         timings(model, device, names, k, size, args)
+    if args.timings_only:
+        return
     memory(model, device, names[:k], size, args)
 
 
@@ -109,20 +123,24 @@ def timings(model, device, names, k_compare, size, args) -> None:
         stream = VideoPredictor(model, names[:k], device=device, precision=args.precision)
         per_frame: dict[str, list[float]] = defaultdict(list)
         whole = []
-        for frame in video(12 + args.repeats, size):
+        for frame in video(args.warmup + args.repeats, size):
             start = time.perf_counter()
             with timer.frame(per_frame):
                 stream.step(frame)
             whole.append((time.perf_counter() - start) * 1000)
-        skip = 12  # warm-up, and the reference buffer is full from frame 9 on
+        skip = args.warmup  # warm-up (by default until the reference buffer is full, from frame 9 on)
         rows[k] = {s: statistics.median(v[skip:]) for s, v in per_frame.items()}
         totals[k] = statistics.median(whole[skip:])
     print("| stage | " + " | ".join(f"K={k}" for k in args.classes) + " |")
     print("|---|" + "---|" * len(args.classes))
     for stage in STAGES:
         print(f"| {stage} | " + " | ".join(f"{rows[k][stage]:.1f}" for k in args.classes) + " |")
+    print("| rest (logits to frame size, class map, ...) | " + " | ".join(
+        f"{totals[k] - sum(rows[k].values()):.1f}" for k in args.classes) + " |")
     print("| **whole frame (streaming)** | " + " | ".join(f"**{totals[k]:.1f}**" for k in args.classes) + " |")
     print("| whole / CLIP image | " + " | ".join(f"{totals[k] / rows[k]['CLIP image']:.2f}x" for k in args.classes) + " |")
+    if args.timings_only:
+        return
 
     # recompute (the public code: every target re-encodes its references and the random frame) vs streaming
     k = k_compare

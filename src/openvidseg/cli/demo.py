@@ -4,7 +4,8 @@ baselines trained on seen classes and scored on unseen ones. Needs no download a
 Writes report.md (the table, the settings, the time taken), metrics.json, per_class_iou.png and an
 overlay video into --out. Generated worlds and pretrained CLIPs are cached ($OPENVIDSEG_CACHE or
 ~/.cache/openvidseg). --quick: a smaller world and shorter training, about 2-3 minutes on 2 cores;
-the full run adds one ablation per OV2VSS module (STF, RFE, VTE) and takes about 10 minutes.
+the full run adds one ablation per OV2VSS module (STF, RFE, VTE) and OV2VSS with temporal cost fusion
+(ours), about 12 minutes.
 
 --task instance: the instance edition. In a synthetic world of tracked objects (coloured shapes that enter,
 leave and occlude each other), the tiny CLIP-VIS and OVFormer are trained on base classes with the same world

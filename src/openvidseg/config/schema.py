@@ -26,6 +26,11 @@ class ModelConfig:
     use_stf: Optional[bool] = None  # spatial-temporal fusion over the reference frames
     use_rfe: Optional[bool] = None  # random (long-range) frame enhancement
     use_vte: Optional[bool] = None  # video-aware text encoding
+    use_tcf: Optional[bool] = None  # temporal cost fusion (ours): the references' cost volumes fused into the target's
+    tcf_radius: Optional[int] = None  # temporal cost fusion: window radius on the cost grid (2: 5x5)
+    vte_queries: Optional[str] = None  # VTE queries: templates (K x P, the specification) | classes (K, ours: faster)
+    cost_templates: Optional[int] = None  # 0: a cost channel per template | M: M learned template mixtures (faster)
+    class_attention_stride: Optional[int] = None  # 1: class attention at the cost grid | s: on an s x s coarser grid
     raw_dot_attention: Optional[bool] = None  # the public code's unscaled, un-normalised STF attention
     pool_ratios: Optional[List[int]] = None  # P2T pooling ratios
     num_regions: Optional[int] = None  # RFE soft regions

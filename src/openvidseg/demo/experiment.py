@@ -1,7 +1,7 @@
 """The demo experiment: in the synthetic world, train OV2VSS and the per-frame model on seen classes only,
 evaluate them under the generalised zero-shot protocol (every class in the vocabulary), beside the
 training-free dense CLIP and a control whose class names are tied to the wrong text embeddings, and
-(full run) one ablation per OV2VSS module.
+(full run) one ablation per OV2VSS module and OV2VSS with temporal cost fusion (ours).
 
 The control's CLIP is the world CLIP with the word embeddings of the attribute words rotated (red -> green
 -> blue -> yellow -> red, circle -> square -> ..., gravel -> tiles -> ...), so every class name is encoded
@@ -54,6 +54,7 @@ ABLATIONS = (
     Variant("ov2vss without STF", "ov2vss_tiny", {"use_stf": False}),
     Variant("ov2vss without RFE", "ov2vss_tiny", {"use_rfe": False}),
     Variant("ov2vss without VTE", "ov2vss_tiny", {"use_vte": False}),
+    Variant("ov2vss + TCF (ours)", "ov2vss_tiny", {"use_tcf": True}),
 )
 
 

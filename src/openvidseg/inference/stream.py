@@ -48,6 +48,6 @@ def _step_batch(predictor: VideoPredictor, frames: list[np.ndarray]) -> list[Fra
     predictions = []
     for offset, (_, size) in enumerate(prepared):
         out = predictor.decode(features[offset], [], None, size)
-        predictions.append(predictor.result(predictor.index, out.logits, out.logits))
+        predictions.append(predictor.result(predictor.index, out.logits, out.logits, size))
         predictor.index += 1
     return predictions

@@ -74,6 +74,7 @@ class OpenVocabularyModel(nn.Module):
     task: str = "semantic"  # semantic | instance | audio-visual: which data, metric and predictor it goes with
     ref_offsets: tuple[int, ...] = ()
     uses_random_frame: bool = False  # a long-range ("random") frame in training clips (semantic RFE models)
+    native_output: bool = False  # decode(..., out_size=None) returns logits at the model's own output grid
     # attribute prefixes of modules trained at the backbone learning rate (the rest is "head")
     backbone_prefixes: tuple[str, ...] = ("clip.", "backbone.")
 
@@ -138,10 +139,11 @@ class VideoSegmenter(OpenVocabularyModel):
         refs: Sequence[FrameFeatures],
         context: torch.Tensor | None,
         text: torch.Tensor,
-        out_size: tuple[int, int],
+        out_size: tuple[int, int] | None,
     ) -> SegmentationOutput:
         """Logits for the target frame from its features, its references' (oldest first), the random
-        frame's context and the (K, P, D) text classifier."""
+        frame's context and the (K, P, D) text classifier, at `out_size` (models with `native_output`: at
+        their own output grid when out_size is None)."""
         raise NotImplementedError
 
     def forward(

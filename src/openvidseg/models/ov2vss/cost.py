@@ -6,16 +6,36 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from openvidseg.models.layers import Attention, Mlp
+from openvidseg.models.layers import Attention, Mlp, in_class_chunks
 
 
-def cosine_cost(visual: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-    """visual (B, D, h, w), text (B, K, P, D) or (K, P, D) -> cosine similarities (B, K, P, h, w)."""
-    visual = F.normalize(visual, dim=1)
-    text = F.normalize(text, dim=-1)
+def cosine_cost(visual: torch.Tensor, text: torch.Tensor, normalize_visual: bool = True,
+                normalize_text: bool = True) -> torch.Tensor:
+    """visual (B, D, h, w), text (B, K, P, D) or (K, P, D) -> cosine similarities (B, K, P, h, w).
+    normalize_visual / normalize_text=False: that side is already a weighted sum of normalised embeddings
+    (temporal cost fusion, template mixing), and the result stays the same weighted sum of cosines."""
+    visual = F.normalize(visual, dim=1) if normalize_visual else visual
+    text = F.normalize(text, dim=-1) if normalize_text else text
     if text.dim() == 3:
         return torch.einsum("bdhw,kpd->bkphw", visual, text)
     return torch.einsum("bdhw,bkpd->bkphw", visual, text)
+
+
+class TemplateMixing(nn.Module):
+    """Template aggregation before the cost volume (ours, for large vocabularies): each class's P normalised
+    template embeddings are mixed into M learned combinations, so the cost volume has M channels per class
+    instead of P. Cosine similarity is linear in the normalised text, so this equals a 1x1 conv over the P
+    template channels of the full cost volume, done on the text side (K x M x D work instead of
+    K x P x h x w). Starts as M slightly perturbed copies of the template average (the usual zero-shot
+    classifier). text: (..., K, P, D) -> (..., K, M, D), for `cosine_cost(..., normalize_text=False)`."""
+
+    def __init__(self, num_templates: int, mixtures: int):
+        super().__init__()
+        weight = torch.full((mixtures, num_templates), 1.0 / num_templates)
+        self.weight = nn.Parameter(weight * (1 + 0.1 * torch.randn_like(weight)))
+
+    def forward(self, text: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("...kpd,mp->...kmd", F.normalize(text, dim=-1), self.weight)
 
 
 class CostEmbedding(nn.Module):
@@ -81,15 +101,23 @@ class CostAggregation(nn.Module):
     """Aggregates the embedded cost volume with appearance guidance.
 
     mode 'spatial_class' (default, as CAT-Seg): `layers` chained pairs of a spatial block (per class) and
-    a class block (per pixel). mode 'linear': the public code's single linear fusion of cost and guidance.
+    a class block (per pixel; with class_stride s > 1, ours for large vocabularies, on the cost grid
+    average-pooled s x s, its update upsampled bilinearly and added at the full grid). mode 'linear': the
+    public code's single linear fusion of cost and guidance. Without autograd the spatial blocks (per class)
+    run `class_chunk` classes at a time (`in_class_chunks`: the same result, faster for large K).
     cost: (B, K, C, h, w); guidance: (B, G, h, w) -> (B, K, C, h, w).
     """
 
-    def __init__(self, channels: int, guidance: int, layers: int = 2, mode: str = "spatial_class", heads: int = 4):
+    class_chunk = 16
+
+    def __init__(self, channels: int, guidance: int, layers: int = 2, mode: str = "spatial_class", heads: int = 4,
+                 class_stride: int = 1):
         super().__init__()
         if mode not in ("spatial_class", "linear"):
             raise ValueError(f"unknown cost aggregation '{mode}': use spatial_class or linear")
-        self.mode = mode
+        if class_stride < 1:
+            raise ValueError(f"class attention stride must be >= 1, got {class_stride}")
+        self.mode, self.class_stride = mode, class_stride
         if mode == "linear":  # a linear layer over [cost, guidance], split as in SpatialBlock
             self.linear_x = nn.Conv2d(channels, channels, 1)
             self.linear_g = nn.Conv2d(guidance, channels, 1, bias=False)
@@ -104,5 +132,14 @@ class CostAggregation(nn.Module):
             return x + self.linear_g(guidance).unsqueeze(1)
         x = cost
         for spatial, across in zip(self.spatial, self.classes):
-            x = across(spatial(x, guidance))
+            x = self._across_classes(across, in_class_chunks(spatial, x, self.class_chunk, guidance))
         return x
+
+    def _across_classes(self, block: ClassBlock, x: torch.Tensor) -> torch.Tensor:
+        if self.class_stride == 1:
+            return block(x)
+        batch, classes, _, height, width = x.shape
+        coarse = F.avg_pool2d(x.flatten(0, 1), self.class_stride, ceil_mode=True)
+        update = block(coarse.unflatten(0, (batch, classes))).flatten(0, 1) - coarse
+        update = F.interpolate(update, size=(height, width), mode="bilinear", align_corners=False)
+        return x + update.unflatten(0, (batch, classes))

@@ -19,10 +19,11 @@ from openvidseg.clip import ClipModel, load_clip, load_templates
 from openvidseg.clip.model import DENSE_PATHS
 from openvidseg.models.backbones import AppearanceBackbone, build_backbone
 from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegmenter
-from openvidseg.models.ov2vss.cost import CostAggregation, CostEmbedding, cosine_cost
+from openvidseg.models.ov2vss.cost import CostAggregation, CostEmbedding, TemplateMixing, cosine_cost
 from openvidseg.models.ov2vss.decoder import UpsamplingDecoder
 from openvidseg.models.ov2vss.frame_enhancement import RandomFrameEnhancement
 from openvidseg.models.ov2vss.fusion import SpatialTemporalFusion
+from openvidseg.models.ov2vss.temporal_cost import TemporalCostFusion
 from openvidseg.models.ov2vss.text_encoding import VideoTextEncoder
 
 
@@ -33,9 +34,16 @@ def _resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
 
 class OV2VSS(VideoSegmenter):
     """The OV2VSS model over a CLIP model and an appearance backbone. Flags switch the temporal modules
-    (use_stf, use_rfe, use_vte) and select the public code's behaviours (raw_dot_attention,
-    aggregation='linear') for comparison. dense_path: how CLIP's last block runs for F_clip ('value', as
-    CAT-Seg and the public code, or 'standard'; see `ClipModel.dense_features`)."""
+    (use_stf, use_rfe, use_vte; use_tcf: ours, the references' cost volumes fused into the target's, see
+    `TemporalCostFusion`, over a (2 tcf_radius + 1)^2 window of the cost grid) and select the public
+    code's behaviours (raw_dot_attention, aggregation='linear') for comparison. dense_path: how CLIP's last
+    block runs for F_clip ('value', as CAT-Seg and the public code, or 'standard'; see
+    `ClipModel.dense_features`). Options of ours for large vocabularies (each changes the model; off by
+    default): vte_queries='classes' (VTE on one template-averaged query per class), cost_templates=M (M
+    learned template mixtures instead of P cost channels per class), class_attention_stride=s (class
+    attention on an s x s coarser cost grid)."""
+
+    native_output = True
 
     def __init__(
         self,
@@ -54,6 +62,11 @@ class OV2VSS(VideoSegmenter):
         use_stf: bool = True,
         use_rfe: bool = True,
         use_vte: bool = True,
+        use_tcf: bool = False,
+        tcf_radius: int = 2,
+        vte_queries: str = "templates",
+        cost_templates: int = 0,
+        class_attention_stride: int = 1,
         raw_dot_attention: bool = False,
         pool_ratios: Sequence[int] = (2, 4, 6, 8),
         num_regions: int = 64,
@@ -71,9 +84,9 @@ class OV2VSS(VideoSegmenter):
             raise ValueError(f"unknown dense path '{dense_path}': use {' or '.join(DENSE_PATHS)}")
         self.dense_path = dense_path
         # sorted once here, so every path (training, clip mode, streaming) runs STF oldest to newest
-        self.ref_offsets = tuple(sorted(int(o) for o in ref_offsets)) if use_stf else ()
+        self.ref_offsets = tuple(sorted(int(o) for o in ref_offsets)) if use_stf or use_tcf else ()
         self.uses_random_frame = use_rfe
-        self.use_stf, self.use_rfe, self.use_vte = use_stf, use_rfe, use_vte
+        self.use_stf, self.use_rfe, self.use_vte, self.use_tcf = use_stf, use_rfe, use_vte, use_tcf
         self.aux_weight = aux_weight
         levels = len(backbone.out_channels)
         if levels < 2:
@@ -84,11 +97,15 @@ class OV2VSS(VideoSegmenter):
         self.fuse_levels = None if use_stf else nn.Conv2d(levels * hidden_dim, hidden_dim, 1)
         self.frame_enhancement = (RandomFrameEnhancement(hidden_dim, levels, num_regions, attention_heads, pool_ratios)
                                   if use_rfe else None)
-        self.text_encoder = VideoTextEncoder(clip.embed_dim, text_heads) if use_vte else None
+        self.text_encoder = VideoTextEncoder(clip.embed_dim, text_heads, queries=vte_queries) if use_vte else None
+        self.cost_fusion = (TemporalCostFusion(clip.embed_dim, len(self.ref_offsets) + 1, tcf_radius)
+                            if use_tcf else None)
         num_templates = len(load_templates(templates)) if isinstance(templates, str) else len(templates)
-        self.cost_embedding = CostEmbedding(num_templates, cost_dim)
+        self.template_mixing = TemplateMixing(num_templates, cost_templates) if cost_templates else None
+        self.cost_embedding = CostEmbedding(cost_templates or num_templates, cost_dim)
         self.guidance = nn.Sequential(nn.Conv2d(2 * hidden_dim, guidance_dim, 1), nn.GELU())
-        self.aggregation = CostAggregation(cost_dim, guidance_dim, aggregation_layers, aggregation, aggregation_heads)
+        self.aggregation = CostAggregation(cost_dim, guidance_dim, aggregation_layers, aggregation, aggregation_heads,
+                                           class_attention_stride)
         # decoder guidance from the two shallowest levels, learnably upsampled 2x and 4x (as CAT-Seg)
         self.decoder_guidance = nn.ModuleList([
             nn.ConvTranspose2d(hidden_dim, decoder_guidance_dims[0], 2, stride=2),
@@ -120,16 +137,24 @@ class OV2VSS(VideoSegmenter):
 
     def decode(self, target, refs, context, text, out_size) -> SegmentationOutput:
         fused = self.fused_target(target, refs, context)
+        visual = target.clip
+        if self.cost_fusion is not None:  # the references' cost volumes fused into the target's (ours)
+            visual = self.cost_fusion(target.clip, [r.clip for r in refs])
         if self.text_encoder is not None:
-            text = self.text_encoder(text, target.clip)
+            text = self.text_encoder(text, visual)
         grid = target.clip.shape[-2:]
-        cost = self.cost_embedding(cosine_cost(target.clip, text))  # (B, K, C_cost, h, w)
+        mixed = self.template_mixing is not None
+        cost = cosine_cost(visual, self.template_mixing(text) if mixed else text,  # (B, K, P or M, h, w)
+                           normalize_visual=self.cost_fusion is None, normalize_text=not mixed)
+        cost = self.cost_embedding(cost)  # (B, K, C_cost, h, w)
         guidance = self.guidance(torch.cat([_resize(target.levels[-1], grid), _resize(fused, grid)], dim=1))
         cost = self.aggregation(cost, guidance)
         # stage s (0, 1) runs at 2^(s+1) x the cost grid, guided by level 1 - s (finer levels for finer stages)
         stages = [_resize(up(target.levels[1 - s]), (grid[0] * 2 ** (s + 1), grid[1] * 2 ** (s + 1)))
                   for s, up in enumerate(self.decoder_guidance)]
-        logits = _resize(self.decoder(cost, stages), out_size)
+        logits = self.decoder(cost, stages)  # (B, K, 4h, 4w)
+        if out_size is not None:
+            logits = _resize(logits, out_size)
         aux = self.aux_logits(fused, text) if self.training and self.aux_weight > 0 else None
         return SegmentationOutput(logits, aux)
 
@@ -163,7 +188,7 @@ def build_frame_model(
     **options,
 ) -> OV2VSS:
     """The per-frame baseline: OV2VSS without STF, RFE and VTE (a CAT-Seg-style image model)."""
-    for flag in ("use_stf", "use_rfe", "use_vte"):
+    for flag in ("use_stf", "use_rfe", "use_vte", "use_tcf"):
         if options.pop(flag, False):
             raise ValueError(f"the frame model has no temporal modules: {flag} cannot be set")
     return build_ov2vss(clip, backbone, backbone_source, finetune_clip,
