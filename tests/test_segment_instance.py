@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from segment_reference import decode, scene, write_video
-from test_segment_resume import comparable, record_overlay_frames
+from test_segment_resume import comparable, interrupt_at, record_overlay_frames
 
 from openvidseg.cli import main
 from openvidseg.data.instances import InstanceAnnotations, InstanceCategory, VideoInfo
@@ -119,17 +119,6 @@ def test_segment_video_streams_tracked_frames(video, checkpoints):
         assert 0 <= track.label < len(CLASSES) and track.score >= 0
 
 
-def interrupt_at(monkeypatch, frame: int) -> None:
-    step = InstancePredictor.step
-
-    def step_until(self, image):
-        if self.index == frame:
-            raise KeyboardInterrupt
-        return step(self, image)
-
-    monkeypatch.setattr(InstancePredictor, "step", step_until)
-
-
 @pytest.mark.parametrize("name, stop, resumed_from", [("clip_vis_tiny", 7, 7), ("ovformer_tiny", 8, 5)])
 def test_ctrl_c_then_resume_equals_an_uninterrupted_run(video, tmp_path, monkeypatch, capsys, checkpoints, name,
                                                          stop, resumed_from):
@@ -142,7 +131,7 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(video, tmp_path, monkeyp
     assert segment(video, *args, "--out", tmp_path / "whole") == 0
     whole = tmp_path / "whole" / "walk"
     with monkeypatch.context() as patch:
-        interrupt_at(patch, stop)
+        interrupt_at(patch, stop, InstancePredictor)
         assert segment(video, *args, "--out", tmp_path / "cut") == 130
     assert "--resume" in capsys.readouterr().err
     cut = tmp_path / "cut" / "walk"

@@ -27,16 +27,17 @@ def segment(*args) -> int:
     return main(["segment", *map(str, args)])
 
 
-def interrupt_at(monkeypatch, frame: int) -> None:
-    """Make the predictor raise KeyboardInterrupt (as Ctrl-C does) when it reaches `frame`."""
-    step = VideoPredictor.step
+def interrupt_at(monkeypatch, frame: int, predictor: type = VideoPredictor) -> None:
+    """Make `predictor` (any class whose `step(image)` counts frames in `index`) raise KeyboardInterrupt
+    (as Ctrl-C does) when it reaches `frame`."""
+    step = predictor.step
 
     def step_until(self, image):
         if self.index == frame:
             raise KeyboardInterrupt
         return step(self, image)
 
-    monkeypatch.setattr(VideoPredictor, "step", step_until)
+    monkeypatch.setattr(predictor, "step", step_until)
 
 
 def record_overlay_frames(monkeypatch) -> dict[str, list[str]]:
