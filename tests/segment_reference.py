@@ -27,9 +27,10 @@ def scene(n: int, height: int = 64, width: int = 96) -> list[np.ndarray]:
     return frames
 
 
-def read_masks(folder: Path) -> list[np.ndarray]:
-    """The mask PNGs of an output folder in frame order, checking their names run 00000, 00001, ..."""
-    files = sorted((folder / "masks").glob("*.png"))
+def read_masks(folder: Path, subfolder: str = "masks") -> list[np.ndarray]:
+    """The mask PNGs of an output folder (in `subfolder`: masks, or instances for track ids) in frame order,
+    checking their names run 00000, 00001, ..."""
+    files = sorted((folder / subfolder).glob("*.png"))
     assert [f.name for f in files] == [f"{i:05d}.png" for i in range(len(files))]
     masks = []
     for file in files:

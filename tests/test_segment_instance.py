@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from segment_reference import decode, scene, write_video
+from segment_reference import decode, read_masks, scene, write_video
 from test_segment_resume import comparable, interrupt_at, record_overlay_frames
 
 from openvidseg.cli import main
@@ -42,16 +42,7 @@ def segment(*args) -> int:
 
 
 def read_ids(folder) -> list[np.ndarray]:
-    from PIL import Image
-
-    files = sorted((folder / "instances").glob("*.png"))
-    assert [f.name for f in files] == [f"{i:05d}.png" for i in range(len(files))]
-    out = []
-    for file in files:
-        with Image.open(file) as image:
-            assert image.mode == "P"
-            out.append(np.asarray(image))
-    return out
+    return read_masks(folder, "instances")
 
 
 def one_video_annotations(frames: int, height: int, width: int) -> InstanceAnnotations:
