@@ -10,6 +10,7 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
+from test_data_video import write_video
 
 from openvidseg.data.audio import (
     SAMPLE_RATE, WINDOW_SECONDS, open_frame_audio, read_audio, video_frame_times,
@@ -113,12 +114,7 @@ def test_a_short_track_is_an_error_or_silence(tmp_path):
 
 def test_no_audio_track(tmp_path):
     path = tmp_path / "silent.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for frame in frames(10):
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
+    write_video(path, frames(10))
     with pytest.raises(DataError) as err:
         open_frame_audio(path)
     assert "has no audio track" in str(err.value) and "\n" not in str(err.value)

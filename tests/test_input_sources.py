@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from segment_reference import read_masks, scene
+from segment_reference import read_masks, scene, write_video
 
 import openvidseg
 from openvidseg.data.array_frames import ArrayFrames
@@ -301,12 +301,7 @@ def test_a_camera_is_opened_through_v4l2_and_read_once_live(tmp_path, monkeypatc
     from openvidseg.data import video as video_module
 
     source = tmp_path / "clip.mkv"  # MKV: no frame count stored, like a live device
-    with av.open(str(source), "w") as container:
-        stream = container.add_stream("ffv1", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
-        for frame in scene(4):
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
+    write_video(source, scene(4), codec="ffv1", rate=10)
     (tmp_path / "video0").touch()
     monkeypatch.setattr(video_module, "CAMERA_PREFIX", str(tmp_path / "video"))
     real_open, opened = av.open, []
