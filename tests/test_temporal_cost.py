@@ -21,18 +21,23 @@ def test_fused_embeddings_are_a_cost_volume_fusion():
     torch.manual_seed(0)
     fusion = TemporalCostFusion(8, num_frames=3, radius=1)
     with torch.no_grad():
-        fusion.bias.normal_()
+        for parameter in (fusion.bias, fusion.trust.weight, fusion.frame_trust.weight, fusion.frame_trust.bias):
+            parameter.normal_(std=0.1)
     target, refs = torch.randn(2, 8, 5, 6), [torch.randn(2, 8, 5, 6) for _ in range(2)]
     text = torch.randn(4, 3, 8)
     fused = fusion(target, refs)
-    # by hand for one position (y, x) = (2, 3): softmax over the 3 frames x 9 neighbours
+    # by hand for one position (y, x) = (2, 3): softmax over the 3 frames x 9 neighbours; the prior (bias,
+    # the frame's trust from its embeddings' mean and std over positions, the target's trust) times the gain
     frames = [F.normalize(f, dim=1) for f in (*refs, target)]
     query = fusion.query(fusion.norm(frames[-1][:, :, 2, 3]))
+    trust = fusion.trust(fusion.norm(frames[-1][:, :, 2, 3]))[:, 0]
     scores, values = [], []
     for slot, frame in enumerate(frames):
+        frame_trust = fusion.frame_trust(torch.cat([frame.mean((2, 3)), frame.flatten(2).std(-1)], 1))[:, 0]
         for i, (dy, dx) in enumerate((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)):
             key = fusion.key(fusion.norm(frame[:, :, 2 + dy, 3 + dx]))
-            scores.append((query * key).sum(-1) * fusion.scale + fusion.bias[slot, i])
+            prior = fusion.bias[slot, i] + frame_trust + (trust if slot == 2 else 0)
+            scores.append((query * key).sum(-1) * fusion.scale + fusion.gain * prior)
             values.append(frame[:, :, 2 + dy, 3 + dx])
     weights = torch.stack(scores, dim=1).softmax(dim=1)  # (B, 27)
     expected = torch.einsum("bm,bmd->bd", weights, torch.stack(values, dim=1))
@@ -100,6 +105,20 @@ def test_an_untrusted_target_takes_its_evidence_from_the_references():
     expected = (sum(w.sum(2) for w in windows) / (2 * inside)).reshape(1, 8, 4, 5)
     torch.testing.assert_close(fused, expected, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(fusion(torch.randn(1, 8, 4, 5), refs), fused, rtol=1e-5, atol=1e-6)
+
+
+def test_a_dropped_reference_can_be_passed_over_through_its_frame_trust():
+    """A flat (dropped) frame has no spread over positions: a frame trust that reads the spread hands its
+    weight to the other frames, wherever they are."""
+    torch.manual_seed(0)
+    fusion = TemporalCostFusion(8, num_frames=3, radius=1)
+    target, refs = torch.randn(1, 8, 4, 5), [torch.ones(1, 8, 4, 5), torch.randn(1, 8, 4, 5)]
+    values = [F.normalize(f, dim=1) for f in (*refs, target)]
+    with torch.no_grad():
+        fusion.bias.zero_()
+        assert fusion.weights(values)[:, 0].sum(1).min() > 0.2  # about a third: the flat frame counts as much
+        fusion.frame_trust.weight[:, 8:] = 10.0  # trust grows with the spread
+    assert fusion.weights(values)[:, 0].sum(1).max() < 1e-6
 
 
 def test_tcf_is_a_config_option_kept_by_checkpoints_and_refused_by_the_frame_model(tmp_path):

@@ -57,6 +57,34 @@ def table_lines(table: dict[str, dict[str, dict]], metrics: Sequence[str]) -> li
     return lines + [f"| {name} | " + " | ".join(format_cell(row[m]) for m in metrics) + " |" for name, row in table.items()]
 
 
+# per-seed differences the full run's report lists (the temporal target of issue 12 and the ablation)
+DIFFERENCES = (("corrupted frames", "ov2vss + TCF (ours)", "frame"), ("mIoU", "ov2vss + TCF (ours)", "frame"),
+               ("corrupted frames", "ov2vss", "frame"), ("mIoU", "ov2vss", "frame"),
+               ("corrupted frames", "ov2vss + TCF (ours)", "ov2vss"), ("VC8", "ov2vss + TCF (ours)", "ov2vss"),
+               *((metric, "ov2vss + TCF (ours)", f"ov2vss + TCF without {module}")
+                 for module in ("STF", "RFE", "VTE") for metric in ("mIoU", "corrupted frames")))
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}"
+
+
+def difference_lines(table: dict[str, dict[str, dict]], seeds: Sequence[int]) -> list[str]:
+    """A markdown table of `DIFFERENCES` whose rows are all in `table` (a `summarise` table): one column per
+    seed and the mean; empty when none is."""
+    lines = []
+    for metric, a, b in DIFFERENCES:
+        if a in table and b in table:
+            values = [None if x is None or y is None else x - y
+                      for x, y in zip(table[a][metric]["seeds"], table[b][metric]["seeds"])]
+            cells = [_signed(v) for v in values] + [_signed(seed_summary(values)["mean"])]
+            lines.append(f"| {metric}, {a} minus {b} | " + " | ".join(cells) + " |")
+    if not lines:
+        return []
+    return ["", "Per seed differences (points):", "", "| difference | " + " | ".join(f"seed {s}" for s in seeds)
+            + " | mean |", "|---|" + "---|" * (len(seeds) + 1), *lines]
+
+
 def time_lines(runs: list) -> list[str]:
     """The "## Time" section of any demo's report: seconds per phase, per seed."""
     lines = ["## Time", "", "| phase | seconds (per seed) |", "|---|---|"]
@@ -81,10 +109,15 @@ def report_markdown(runs: list[DemoRun], overlay: Path | None, mode: str) -> str
         "Scores: gzsl protocol (every class in the vocabulary), validation videos, clip mode, mIoU in %; "
         "'corrupted frames' is mIoU over the corrupted frames only.", "",
         *table_lines(table, metrics),
+        *difference_lines(table, seeds),
     ]
     lines += ["", "- **ov2vss / frame**: trained on the seen classes only; **dense_clip**: training-free; "
                   "**control**: OV2VSS whose class names are encoded as other classes' names (attribute words "
-                  "rotated in the CLIP text encoder), so unseen classes are unreachable through their names.", "",
+                  "rotated in the CLIP text encoder), so unseen classes are unreachable through their names.",
+              *(["- **ov2vss + TCF (ours)**: OV2VSS with temporal cost fusion (`use_tcf=true`: the references' cost "
+                 "volumes fused into the target's); **without STF / RFE / VTE**: that model with one temporal module "
+                 "off (without TCF it is the ov2vss row, the specification's model)."] if settings.ablations else []),
+              "",
               "## Settings", "", "| setting | value |", "|---|---|",
               f"| world | {world.train_videos} training and {world.val_videos} validation videos of "
               f"{world.num_frames} frames, {world.size[0]}x{world.size[1]} |",

@@ -23,16 +23,21 @@ from torch import nn
 class TemporalCostFusion(nn.Module):
     """Each target position attends to a (2r+1) x (2r+1) window around itself in every frame of the clip
     (references oldest first, the target last), with queries and keys projected from the frames' normalised
-    CLIP embeddings, a learned bias per (frame slot, window offset), and a learned trust in the target's
-    own window read from the target's embedding alone (a corrupted or dropped frame looks unlike a clean
-    one, so trust can fall where keys compared with the query cannot tell). The values are the normalised
-    embeddings themselves. The bias starts strongly on the target's own position and trust at 0, so
-    training starts close to the per-frame cost volume.
+    CLIP embeddings, a learned bias per (frame slot, window offset), a learned trust in the target's own
+    window read from the target's embedding alone (a corrupted or dropped frame looks unlike a clean one, so
+    trust can fall where keys compared with the query cannot tell), and a learned trust in every frame read
+    from the mean and spread of its embeddings over positions (a dropped frame has no spread), so a
+    corrupted reference can be passed over as well. The values are the normalised embeddings themselves.
+    The bias starts strongly on the target's own position and both trusts at 0, so training starts close
+    to the per-frame cost volume. Bias and trusts are scaled by `gain` (10): they must move by several
+    units, which a learning rate made for weights (1e-3 per Adam step) would not give them in a short
+    schedule.
 
     target: (B, D, h, w); refs: S x (B, D, h, w) -> fused (B, D, h, w), not re-normalised (its norm says how
     much the fused frames agree), to be compared with normalised text embeddings."""
 
-    def __init__(self, dim: int, num_frames: int, radius: int = 2, key_dim: int = 32, self_bias: float = 7.0):
+    def __init__(self, dim: int, num_frames: int, radius: int = 2, key_dim: int = 32, self_bias: float = 7.0,
+                 gain: float = 10.0):
         super().__init__()
         if radius < 0 or num_frames < 1:
             raise ValueError(f"temporal cost fusion needs radius >= 0 and >= 1 frame, got {radius}, {num_frames}")
@@ -42,11 +47,14 @@ class TemporalCostFusion(nn.Module):
         self.key = nn.Linear(dim, key_dim)
         self.scale = key_dim ** -0.5
         self.trust = nn.Linear(dim, 1)  # the target's trust in its own window, per position
-        nn.init.zeros_(self.trust.weight)
-        nn.init.zeros_(self.trust.bias)
+        self.frame_trust = nn.Linear(2 * dim, 1)  # every frame's trust, from its embeddings' mean and spread
+        for layer in (self.trust, self.frame_trust):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        self.gain = gain
         window = (2 * radius + 1) ** 2
         bias = torch.zeros(num_frames, window)
-        bias[-1, window // 2] = self_bias  # the target's own position
+        bias[-1, window // 2] = self_bias / gain  # the target's own position
         self.bias = nn.Parameter(bias)
 
     def _windows(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,9 +75,11 @@ class TemporalCostFusion(nn.Module):
         for slot, value in enumerate(values):
             key = self.key(self.norm(value.permute(0, 2, 3, 1))).permute(0, 3, 1, 2)  # (B, k, h, w)
             score = torch.einsum("bnk,bkwn->bwn", query, self._windows(key)) * self.scale
+            flat = value.flatten(2)  # (B, D, hw)
+            prior = self.bias[slot][None, :, None] + self.frame_trust(torch.cat([flat.mean(-1), flat.std(-1)], -1))[..., None]
             if slot == len(values) - 1:
-                score = score + trust
-            scores.append((score + self.bias[slot][None, :, None]).masked_fill(inside[None] == 0, float("-inf")))
+                prior = prior + trust
+            scores.append((score + self.gain * prior).masked_fill(inside[None] == 0, float("-inf")))
         return torch.cat(scores, dim=1).softmax(dim=1).unflatten(1, (len(values), -1))  # one softmax over all
 
     def forward(self, target: torch.Tensor, refs: Sequence[torch.Tensor]) -> torch.Tensor:
