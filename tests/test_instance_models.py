@@ -13,7 +13,7 @@ from openvidseg.models.instance.criterion import InstanceCriterion, federated_co
 from openvidseg.models.instance.matcher import HungarianMatcher
 from openvidseg.models.instance.query_decoder import tile_frames, untile_frames
 from openvidseg.models.instance.structures import InstanceOutput, InstanceTargets
-from openvidseg.models.instance.tracking import ClipLinker, TopKEnhancedMatcher
+from openvidseg.models.instance.tracking import ClipLinker, MaskLinker, TopKEnhancedMatcher, UnitDetections
 from openvidseg.models.layers.feature_pyramid import SimpleFeaturePyramid
 
 VARIANTS = ["clip_vis_tiny", "ovformer_tiny"]
@@ -175,6 +175,48 @@ def test_topk_matching_outvotes_one_corrupted_memory_frame():
             frame[[0, 1]] = frame[[1, 0]]
         matcher.memory.append(frame)
     assert matcher.align(tracks).tolist() == [0, 1, 2, 3]
+
+
+def test_topk_matching_with_fewer_memory_frames_than_k_follows_the_best_matching_frame():
+    """Memory: an exact frame, then a noisy one with tracks 0 and 1 swapped. With 2 < K frames the exact frame
+    (the lowest matched cost) decides alone, as CLIP-VIS's released inference does; the recency-weighted average
+    of both would follow the newer, swapped frame."""
+    torch.manual_seed(2)
+    tracks = torch.randn(4, 8)
+    swapped = tracks[[1, 0, 2, 3]] + 0.3 * torch.randn(4, 8)
+    matcher = TopKEnhancedMatcher(memory=9, top_k=5)
+    matcher.memory.extend([tracks, swapped])
+    assert matcher.align(tracks).tolist() == [0, 1, 2, 3]
+
+
+def _box(top: int, left: int, size: int = 4) -> torch.Tensor:
+    mask = torch.zeros(1, 12, 12, dtype=torch.bool)
+    mask[0, top : top + size, left : left + size] = True
+    return mask
+
+
+def test_mask_linker_links_by_class_and_mask_iou_and_starts_new_identities():
+    """Hand-worked: frame 0 holds a cat (query 0) and a dog (query 1); in frame 1 the queries come in another
+    order, the cat moved one pixel (IoU 12/20 with its last mask), the dog's box is now named cat (no link:
+    another class), and a new object appears; the linker keeps the cat's track, gives the relabelled dog and the
+    new object slots never used before, and fills the rest with the non-detections."""
+    linker = MaskLinker(iou_threshold=0.3)
+    empty = torch.zeros(1, 12, 12, dtype=torch.bool)
+    first = UnitDetections(torch.stack([_box(0, 0), _box(6, 6), empty, empty, empty]),
+                           torch.tensor([0, 1, 0, 0, 0]), torch.tensor([True, True, False, False, False]))
+    assert linker.align(torch.zeros(5, 4), first).tolist() == [0, 1, 2, 3, 4]
+    second = UnitDetections(torch.stack([empty, _box(6, 6), _box(0, 8), _box(1, 0), empty]),
+                            torch.tensor([0, 0, 2, 0, 0]), torch.tensor([False, True, True, True, False]))
+    perm = linker.align(torch.zeros(5, 4), second).tolist()
+    # the cat continues track 0; the two detections left take slots 2 and 3 (never alive), the non-detections
+    # slot 4 (never alive) and then slot 1 (the dog's, free now)
+    assert perm == [3, 4, 1, 2, 0]
+    assert linker.state_dict()["alive"].tolist() == [True, False, True, True, False]
+    resumed = MaskLinker(iou_threshold=0.3)
+    resumed.load_state_dict(linker.state_dict())
+    third = UnitDetections(torch.stack([_box(1, 1), empty, empty, empty, empty]), torch.tensor([0, 0, 0, 0, 0]),
+                           torch.tensor([True, False, False, False, False]))
+    assert resumed.align(torch.zeros(5, 4), third)[0] == 0 and linker.align(torch.zeros(5, 4), third)[0] == 0
 
 
 def test_mask_pooling_averages_the_dense_embeddings_inside_the_mask():

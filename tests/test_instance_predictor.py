@@ -131,3 +131,21 @@ def test_ovformer_scores_average_logits_over_clips():
     accumulator.add_frame(0, [0], [rle_box(0)], torch.tensor([0.3]), torch.tensor([[1.0, -2.0]]))
     expected = (torch.sigmoid(torch.tensor([1.0, -2.0])) * 0.64).sqrt()
     torch.testing.assert_close(accumulator.video_scores()[0], expected)
+
+
+@pytest.mark.parametrize("name", ["clip_vis_tiny", "ovformer_tiny"])
+def test_the_mask_linking_baseline_streams_and_resumes_like_an_uninterrupted_run(name):
+    torch.manual_seed(0)
+    model = create_model(name, tracking="mask_linking").eval()
+    frames = video(count=10, size=(48, 64))
+    whole = InstancePredictor(model, CLASSES, short_side=48)
+    expected = list(whole.run(frames))
+    first = InstancePredictor(model, CLASSES, short_side=48)
+    head = [f for frame in frames[:5] for f in first.step(frame)]
+    assert first.tracker.alive.any()  # detections to link (the random model finds some objects)
+    resumed = InstancePredictor(model, CLASSES, short_side=48)
+    resumed.load_state_dict(first.state_dict())
+    tail = [f for frame in frames[5:] for f in resumed.step(frame)] + resumed.flush()
+    assert [f.index for f in head + tail] == list(range(10))
+    for a, b in zip(expected, head + tail):
+        assert a.track_ids.tolist() == b.track_ids.tolist() and a.rles == b.rles

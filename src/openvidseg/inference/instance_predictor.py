@@ -27,7 +27,7 @@ from openvidseg.models.base import FrameFeatures
 from openvidseg.models.instance.model import InstanceSegmenter
 from openvidseg.models.instance.scoring import build_scoring
 from openvidseg.models.instance.structures import InstanceOutput
-from openvidseg.models.instance.tracking import build_tracker
+from openvidseg.models.instance.tracking import UnitDetections, build_tracker
 
 MASK_CHUNK = 16  # tracks upsampled to the frame size at once (bounds the peak memory of large frames)
 
@@ -142,11 +142,15 @@ class InstancePredictor(_Inference):
 
     def _track(self, out: InstanceOutput, frames: Sequence[tuple[int, tuple[int, int]]]) -> list[FrameInstances]:
         """One decoded clip (batch of 1) -> per-frame instances in track order; updates the accumulator."""
-        perm = self.tracker.align(out.queries[0]).to(out.masks.device)
+        iou = out.iou[0].cpu() if out.iou is not None else None
+        evidence = self.scoring.evidence(out.class_logits[0].cpu(), iou)  # (Q, K), in query order
+        detections = None
+        if getattr(self.tracker, "needs_detections", False):
+            detections = UnitDetections(out.masks[0] > 0, evidence.argmax(-1), out.object_probability[0] > 0.5)
+        perm = self.tracker.align(out.queries[0], detections).to(out.masks.device)
         masks = out.masks[0, perm].float()  # (Q, T, h, w)
         objectness = out.object_probability[0, perm].cpu()
-        iou = out.iou[0, perm].cpu() if out.iou is not None else None
-        evidence = self.scoring.evidence(out.class_logits[0, perm].cpu(), iou)
+        evidence = evidence[perm.cpu()]
         self.accumulator.add_unit(evidence, objectness)
         results = []
         for t, (index, size) in enumerate(frames):

@@ -31,7 +31,7 @@ from openvidseg.models.instance.query_decoder import QueryDecoder
 from openvidseg.models.instance.structures import InstanceOutput, InstanceTargets
 
 CLASSIFIERS = ("mask_pooling", "alignment")
-TRACKING = ("topk_matching", "clip_linking", "none")  # "none": no temporal matching (a baseline)
+TRACKING = ("topk_matching", "clip_linking", "mask_linking", "none")  # the last two: no temporal matching (baselines)
 
 
 class InstanceSegmenter(OpenVocabularyModel):
