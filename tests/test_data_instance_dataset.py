@@ -67,6 +67,24 @@ def test_world_layout_classes_and_identities(world):
     assert entering >= 8 and leaving >= 8  # every video has an entering and a leaving object
 
 
+def test_crossing_pairs_swap_places_and_one_passes_behind_the_other(tmp_path):
+    """With crossing_prob 1 every video's first two tracks are one class, start on opposite sides, end on each
+    other's side, and the smaller one loses most of its visible area behind the larger one at mid-video."""
+    from openvidseg.data.ytvis import load_ytvis_json
+
+    spec = InstanceWorldSpec(train_videos=1, val_videos=4, num_frames=8, size=(64, 64), crossing_prob=1.0, seed=5)
+    val = load_ytvis_json(write_instance_world(spec, tmp_path / "crossing").val_file)
+    for video in val.videos:
+        small, large = val.tracks_of(video.id)[:2]
+        assert small.category_id == large.category_id
+        centre = lambda track, t: np.nonzero(track.mask(t, 64, 64))[1].mean()  # noqa: E731
+        end = video.length - 1
+        assert (centre(small, 0) - centre(large, 0)) * (centre(small, end) - centre(large, end)) < 0
+        areas = [int(small.mask(t, 64, 64).sum()) for t in range(video.length)]
+        assert min(areas[3:5]) < 0.5 * areas[0]  # hidden (or nearly) as they pass
+        assert int(large.mask(0, 64, 64).sum()) > areas[0]
+
+
 def test_world_is_deterministic_and_cached(tmp_path, world):
     again = write_instance_world(SPEC, tmp_path / "again")
     assert again.val_file.read_text() == world.val_file.read_text()

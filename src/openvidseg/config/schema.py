@@ -78,6 +78,7 @@ class InstanceWorldConfig:
     num_frames: int = 12
     size: List[int] = field(default_factory=lambda: [96, 128])  # (height, width)
     tracks_per_video: List[int] = field(default_factory=lambda: [2, 4])  # (min, max)
+    crossing_prob: float = 0.0  # chance of a same-class pair that swaps places, one hidden behind the other
     seed: int = 0
 
 

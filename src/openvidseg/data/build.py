@@ -117,7 +117,8 @@ def instance_world(cfg: DataConfig):
 
     w = cfg.instance_world
     spec = InstanceWorldSpec(train_videos=w.train_videos, val_videos=w.val_videos, num_frames=w.num_frames,
-                             size=tuple(w.size), tracks_per_video=tuple(w.tracks_per_video), seed=w.seed)
+                             size=tuple(w.size), tracks_per_video=tuple(w.tracks_per_video),
+                             crossing_prob=w.crossing_prob, seed=w.seed)
     return ensure_instance_world(spec, cfg.root)
 
 

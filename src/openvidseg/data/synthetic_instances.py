@@ -3,7 +3,9 @@
 Objects are coloured, filled shapes named by attribute words ("red circle", "blue star") moving over a
 panning textured ground. Each object is one track with one identity: objects occlude each other (later
 ones in front), enter from outside the frame and leave it, and several objects of one class may share a
-video. A track's segmentation is null in the frames where nothing of it is visible, as YouTube-VIS writes.
+video. So that identity is not free, a video may hold a crossing pair (`crossing_prob`): two objects of one
+class that start on opposite sides of the frame and swap places, the smaller passing behind the larger (hidden
+for a frame or two) at mid-video. A track's segmentation is null in the frames where nothing of it is visible, as YouTube-VIS writes.
 
 Classes split over compositions as in the semantic demo world: the novel classes are the "diagonal"
 (colour i, shape i + shift) pairs, every other pair is base. Categories carry LV-VIS's `partition`
@@ -49,6 +51,7 @@ class InstanceWorldSpec:
     size: tuple[int, int] = (96, 128)  # (height, width)
     tracks_per_video: tuple[int, int] = (2, 4)
     same_class_prob: float = 0.25  # chance that a track repeats the class of the video's first track
+    crossing_prob: float = 0.0  # chance that a video's first two tracks are a same-class crossing pair
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -106,6 +109,21 @@ class _Track:
             self.x = float(rng.uniform(0.15, 0.85) * width)
             self.vx = speed * direction
 
+    def cross(self, other: _Track, num_frames: int, rng: np.random.Generator) -> None:
+        """Make this track and `other` (in front, larger) a crossing pair: one row, opposite sides, swapping places
+        at mid-video, this one about 0.6x the other's size (so it is hidden behind it as they pass)."""
+        height, width = self.size
+        other.radius = float(rng.uniform(0.18, 0.22) * min(height, width))
+        self.radius = 0.6 * other.radius
+        self.y = other.y = float(rng.uniform(0.35, 0.65) * height)
+        self.vy = other.vy = 0.0
+        self.bounce = other.bounce = False
+        start = float(rng.uniform(0.2, 0.3) * width)
+        direction = 1.0 if rng.random() < 0.5 else -1.0
+        self.x, other.x = (start, width - start) if direction > 0 else (width - start, start)
+        self.vx = direction * (width - 2 * start) / max(num_frames - 1, 1)
+        other.vx = -self.vx
+
     def step(self) -> None:
         self.x += self.vx
         self.y += self.vy
@@ -130,8 +148,15 @@ def _draw_video(spec: InstanceWorldSpec, classes: list[int], styles: list[ClassS
     for _ in range(count - 1):
         chosen.append(chosen[0] if rng.random() < spec.same_class_prob else int(rng.choice(classes)))
     kinds = ["enter", "leave"] + [str(rng.choice(["roam", "enter", "leave"])) for _ in range(count - 2)]
+    crossing = spec.crossing_prob > 0 and rng.random() < spec.crossing_prob  # no draw at 0: older worlds stay
+    if crossing:
+        chosen[1] = chosen[0]
     tracks = [_Track(cid, kind, spec.size, spec.num_frames, rng) for cid, kind in zip(chosen, kinds)]
-    order = rng.permutation(count)  # depth: later in `order` is in front
+    order = list(rng.permutation(count))  # depth: later in `order` is in front
+    if crossing:
+        tracks[0].cross(tracks[1], spec.num_frames, rng)
+        back, front = sorted((order.index(0), order.index(1)))
+        order[back], order[front] = 0, 1  # the larger (track 1) in front
     pan = int(rng.integers(1, 3)) * int(rng.choice([-1, 1]))
     ground = _ground(height, width + abs(pan) * spec.num_frames, rng)
     sprites = [styles[t.class_id - 1].paint(height, width, rng) for t in tracks]
@@ -221,7 +246,7 @@ def ensure_instance_world(spec: InstanceWorldSpec, root: str | Path) -> Instance
             raise DataError(f"{root} exists but holds no instance world ({SPEC_NAME} missing): remove it or pick "
                             "another folder")
         build_folder_atomically(root, lambda folder: write_instance_world(spec, folder))
-    found = json.loads((root / SPEC_NAME).read_text())
+    found = {**json.loads(json.dumps(asdict(InstanceWorldSpec()))), **json.loads((root / SPEC_NAME).read_text())}
     if found != wanted:
         changed = sorted(k for k in wanted if found.get(k) != wanted[k])
         raise DataError(f"{root} holds an instance world of another spec ({', '.join(changed)} differ): delete the "
