@@ -8,9 +8,10 @@ the full run adds OV2VSS with temporal cost fusion (ours) and one ablation per t
 RFE, VTE), about 12 minutes on 2 idle cores (metrics.json is written after each seed).
 
 --task instance: the instance edition. In a synthetic world of tracked objects (coloured shapes that enter,
-leave and occlude each other), the tiny CLIP-VIS and OVFormer are trained on base classes with the same world
-CLIP and scored with video AP, AP_base, AP_novel and identity switches, beside the shuffled-text control and the
-per-frame baseline without temporal matching; the overlay shows CLIP-VIS's tracks with ids and class names.
+leave and occlude each other; same-class pairs that swap places), the tiny CLIP-VIS and OVFormer are trained on
+base classes with the same world CLIP and scored with video AP, AP_base, AP_novel and identity switches, beside
+the shuffled-text control and the per-frame baseline without temporal matching (detections linked frame to
+frame by class and mask IoU); the overlay shows CLIP-VIS's tracks with ids and class names.
 
 --task audio-visual: the same for open-vocabulary audio-visual segmentation: a synthetic world where each
 class sounds as its name says and only some objects sound at a time; OV-AVSS trained on the base classes,

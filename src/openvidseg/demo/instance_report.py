@@ -27,7 +27,8 @@ def report_markdown(runs: list[InstanceDemoRun], overlay: Path | None, mode: str
         f"Mode: **{mode}**; seeds {', '.join(str(r.settings.seed) for r in runs)} (mean ± standard deviation over "
         "seeds).", "",
         f"Objects are coloured shapes named by attribute words (colours {', '.join(world.colours)} x shapes "
-        f"{', '.join(world.shapes)}) that move, enter and leave the frame and occlude each other. Novel classes "
+        f"{', '.join(world.shapes)}) that move, enter and leave the frame and occlude each other; same-class pairs "
+        "swap places, the smaller passing behind the larger. Novel classes "
         f"never appear in training and are reachable through their names only: {', '.join(novel)}.", "",
         "Scores: validation videos, every class in the vocabulary; video AP in % (YouTube-VIS's definition), "
         "AP_base / AP_novel over the world's partition; identity switches of the detected tracks against the "
@@ -38,11 +39,14 @@ def report_markdown(runs: list[InstanceDemoRun], overlay: Path | None, mode: str
     lines += ["", "- **clip_vis / ovformer**: the tiny CLIP-VIS and OVFormer trained on the base classes with the "
                   "world CLIP; **control**: the same trained and evaluated with the world CLIP's attribute words "
                   "rotated in its text encoder, so class names point at other classes; **per-frame**: the trained "
-                  "model evaluated without temporal matching (a track is a query slot).", "",
+                  "model evaluated without temporal matching, each frame's detections (OVFormer: each clip's) linked "
+                  "to the previous frame's by class and greedy mask IoU >= 0.3 (a detection left over starts a new "
+                  "track).", "",
               "## Settings", "", "| setting | value |", "|---|---|",
               f"| world | {world.train_videos} training and {world.val_videos} validation videos of "
               f"{world.num_frames} frames, {world.size[0]}x{world.size[1]}, {world.tracks_per_video[0]}-"
-              f"{world.tracks_per_video[1]} objects each |",
+              f"{world.tracks_per_video[1]} objects each, a same-class crossing pair in "
+              f"{world.crossing_prob:.0%} of the videos |",
               f"| world CLIP | the semantic demo's, pretrained {settings.clip.clip_steps} steps |",
               f"| training | {settings.train_iters} iterations per trained model (presets clip_vis_tiny_synthetic, "
               "ovformer_tiny_synthetic) |", "", *time_lines(runs)]
