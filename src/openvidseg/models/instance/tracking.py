@@ -1,7 +1,7 @@
-"""The two temporal schemes: how the queries of a new frame (or clip) continue the tracks so far. Both are
-stateful objects beside the model (which holds no per-video state) with bounded memory; `align(queries)` gives
-the permutation that puts the new queries in track order, and the caller keeps the aligned embeddings flowing
-back in through the same call.
+"""The two temporal schemes, and two baselines without one: how the queries of a new frame (or clip) continue
+the tracks so far. All are stateful objects beside the model (which holds no per-video state) with bounded
+memory; `align(queries)` gives the permutation that puts the new queries in track order, and the caller keeps
+the aligned embeddings flowing back in through the same call.
 
 - `TopKEnhancedMatcher` (CLIP-VIS, online, per frame): a memory of the last `memory` frames' aligned query
   embeddings; the new queries are Hungarian-matched to each memory frame (cost 1 - cosine), the `top_k` frames
