@@ -22,6 +22,7 @@ from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegme
 from openvidseg.models.ov2vss.cost import CostAggregation, CostEmbedding, TemplateMixing, cosine_cost
 from openvidseg.models.ov2vss.decoder import UpsamplingDecoder
 from openvidseg.models.ov2vss.frame_enhancement import RandomFrameEnhancement
+from openvidseg.models.ov2vss.pruning import prune_classes, unprune
 from openvidseg.models.ov2vss.fusion import SpatialTemporalFusion
 from openvidseg.models.ov2vss.temporal_cost import TemporalCostFusion
 from openvidseg.models.ov2vss.text_encoding import VideoTextEncoder
@@ -41,7 +42,11 @@ class OV2VSS(VideoSegmenter):
     `ClipModel.dense_features`). Options of ours for large vocabularies (each changes the model; off by
     default): vte_queries='classes' (VTE on one template-averaged query per class), cost_templates=M (M
     learned template mixtures instead of P cost channels per class), class_attention_stride=s (class
-    attention on an s x s coarser cost grid)."""
+    attention on an s x s coarser cost grid). class_pruning=k (ours, inference only, off by default): with more
+    than k classes, only the k classes with the highest peak probability by CLIP's raw zero-shot logits
+    (`pruning_logits`, `prune_classes`) go through VTE, cost aggregation and the decoder; the others lose
+    everywhere (`PRUNED_MARGIN` below the lowest kept logit). It can be set on a trained model:
+    `model.class_pruning = k`."""
 
     native_output = True
 
@@ -67,6 +72,7 @@ class OV2VSS(VideoSegmenter):
         vte_queries: str = "templates",
         cost_templates: int = 0,
         class_attention_stride: int = 1,
+        class_pruning: int = 0,
         raw_dot_attention: bool = False,
         pool_ratios: Sequence[int] = (2, 4, 6, 8),
         num_regions: int = 64,
@@ -88,6 +94,9 @@ class OV2VSS(VideoSegmenter):
         self.uses_random_frame = use_rfe
         self.use_stf, self.use_rfe, self.use_vte, self.use_tcf = use_stf, use_rfe, use_vte, use_tcf
         self.aux_weight = aux_weight
+        if class_pruning < 0:
+            raise ValueError(f"class pruning keeps k >= 0 classes (0: off), got {class_pruning}")
+        self.class_pruning = class_pruning
         levels = len(backbone.out_channels)
         if levels < 2:
             raise ValueError("OV2VSS needs a backbone with at least 2 feature levels")
@@ -137,9 +146,13 @@ class OV2VSS(VideoSegmenter):
 
     def decode(self, target, refs, context, text, out_size) -> SegmentationOutput:
         fused = self.fused_target(target, refs, context)
-        visual = target.clip
+        visual, num_classes = target.clip, text.shape[-3]
         if self.cost_fusion is not None:  # the references' cost volumes fused into the target's (ours)
             visual = self.cost_fusion(target.clip, [r.clip for r in refs])
+        kept = None
+        if self.class_pruning and not self.training and not torch.is_grad_enabled():
+            kept = prune_classes(self.pruning_logits(target.clip, text), self.class_pruning)
+            text = text if kept is None else text.index_select(-3, kept)
         if self.text_encoder is not None:
             text = self.text_encoder(text, visual)
         grid = target.clip.shape[-2:]
@@ -153,10 +166,20 @@ class OV2VSS(VideoSegmenter):
         stages = [_resize(up(target.levels[1 - s]), (grid[0] * 2 ** (s + 1), grid[1] * 2 ** (s + 1)))
                   for s, up in enumerate(self.decoder_guidance)]
         logits = self.decoder(cost, stages)  # (B, K, 4h, 4w)
+        if kept is not None:
+            logits = unprune(logits, kept, num_classes)
         if out_size is not None:
             logits = _resize(logits, out_size)
         aux = self.aux_logits(fused, text) if self.training and self.aux_weight > 0 else None
         return SegmentationOutput(logits, aux)
+
+    def pruning_logits(self, visual: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """CLIP's own zero-shot logits (B, K, h, w) from the raw cost, which rank the classes for
+        `class_pruning`: CLIP's logit scale x cos(F_clip, normalised template average). (The auxiliary head
+        ranks worse: it was trained on the seen classes only.)"""
+        classes = F.normalize(F.normalize(text, dim=-1).mean(dim=-2), dim=-1)
+        equation = "bdhw,kd->bkhw" if classes.dim() == 2 else "bdhw,bkd->bkhw"
+        return self.clip.model.logit_scale.exp() * torch.einsum(equation, F.normalize(visual, dim=1), classes)
 
     def aux_logits(self, fused: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """The auxiliary closed-set head on O_t: cosine with the (template-averaged) vocabulary, (B, K, h', w')."""
