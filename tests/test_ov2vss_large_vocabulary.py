@@ -72,10 +72,14 @@ def test_class_attention_on_a_coarser_grid_sees_every_class_and_stride_1_is_the_
     coarse.load_state_dict(plain.state_dict())
     cost, guidance = torch.randn(1, 5, 8, 6, 7), torch.randn(1, 4, 6, 7)
     block = plain.classes[0]
-    x = plain.spatial[0](cost, guidance)
-    torch.testing.assert_close(plain(cost, guidance), block(x))
+
+    def channels_first(f):  # the blocks work channels-last, (B, K, h, w, C)
+        return lambda y: f(y.permute(0, 1, 3, 4, 2)).permute(0, 1, 4, 2, 3)
+
+    x = channels_first(lambda y: plain.spatial[0](y, guidance))(cost)
+    torch.testing.assert_close(plain(cost, guidance), channels_first(block)(x))
     pooled = F.avg_pool2d(x.flatten(0, 1), 2, ceil_mode=True)
-    update = block(pooled.unflatten(0, (1, 5))).flatten(0, 1) - pooled
+    update = channels_first(block)(pooled.unflatten(0, (1, 5))).flatten(0, 1) - pooled
     expected = x + F.interpolate(update, size=(6, 7), mode="bilinear", align_corners=False).unflatten(0, (1, 5))
     torch.testing.assert_close(coarse(cost, guidance), expected)
     permutation = torch.randperm(5)  # still no class order

@@ -55,7 +55,7 @@ class SpatialBlock(nn.Module):
     """Per class, mixes each pixel with its neighbours (depthwise 7x7) and with the appearance guidance:
     x + MLP([LN(dw7x7(x)), LN(g)]). The MLP's first layer over the concatenation is split into a class
     part and a guidance part computed once per frame and broadcast over the K classes.
-    x: (B, K, C, h, w) channels-last inside; guidance: (B, G, h, w) -> (B, K, C, h, w)."""
+    x: (B, K, h, w, C) (channels last: the layout cost aggregation keeps); guidance: (B, G, h, w) -> x's shape."""
 
     def __init__(self, channels: int, guidance: int, mlp_ratio: int = 2):
         super().__init__()
@@ -69,17 +69,15 @@ class SpatialBlock(nn.Module):
         self.fc_out = nn.Linear(hidden, channels)
 
     def forward(self, x: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
-        batch, classes = x.shape[:2]
-        flat = x.flatten(0, 1).contiguous(memory_format=torch.channels_last)  # fast depthwise conv on CPU
-        mixed = self.norm(self.mix(flat).permute(0, 2, 3, 1)).unflatten(0, (batch, classes))  # (B, K, h, w, C)
+        planes = x.flatten(0, 1).permute(0, 3, 1, 2)  # (B*K, C, h, w) channels-last: fast depthwise conv on CPU
+        mixed = self.norm(self.mix(planes).permute(0, 2, 3, 1)).unflatten(0, x.shape[:2])  # (B, K, h, w, C)
         g = self.fc_g(self.guidance_norm(guidance.permute(0, 2, 3, 1))).unsqueeze(1)  # (B, 1, h, w, hidden)
-        update = self.fc_out(self.act(self.fc_x(mixed) + g))
-        return x + update.permute(0, 1, 4, 2, 3)
+        return x + self.fc_out(self.act(self.fc_x(mixed) + g))
 
 
 class ClassBlock(nn.Module):
     """Per pixel, attention across the K classes (no class order: permuting classes permutes the output).
-    x: (B, K, C, h, w) -> same."""
+    x: (B, K, h, w, C) -> same."""
 
     def __init__(self, channels: int, heads: int = 4, mlp_ratio: int = 2):
         super().__init__()
@@ -89,12 +87,12 @@ class ClassBlock(nn.Module):
         self.mlp = Mlp(channels, channels * mlp_ratio)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, classes, channels, height, width = x.shape
-        tokens = x.permute(0, 3, 4, 1, 2).reshape(-1, classes, channels)  # (B*h*w, K, C)
+        batch, classes, height, width, channels = x.shape
+        tokens = x.transpose(1, 3).reshape(-1, classes, channels)  # (B*w*h, K, C): whole C rows move
         normed = self.norm1(tokens)
         tokens = tokens + self.attention(normed)
         tokens = tokens + self.mlp(self.norm2(tokens))
-        return tokens.reshape(batch, height, width, classes, channels).permute(0, 3, 4, 1, 2)
+        return tokens.reshape(batch, width, height, classes, channels).transpose(1, 3)
 
 
 class CostAggregation(nn.Module):
@@ -105,7 +103,9 @@ class CostAggregation(nn.Module):
     average-pooled s x s, its update upsampled bilinearly and added at the full grid). mode 'linear': the
     public code's single linear fusion of cost and guidance. Without autograd the spatial blocks (per class)
     run `class_chunk` classes at a time (`in_class_chunks`: the same result, faster for large K).
-    cost: (B, K, C, h, w); guidance: (B, G, h, w) -> (B, K, C, h, w).
+    The blocks work channels-last, (B, K, h, w, C), so the transposes between per-class and per-pixel
+    work move whole rows of C values (element-wise transposes were most of the class blocks' time on CPU).
+    cost: (B, K, C, h, w); guidance: (B, G, h, w) -> (B, K, C, h, w) (a view of a channels-last tensor).
     """
 
     class_chunk = 16
@@ -130,16 +130,17 @@ class CostAggregation(nn.Module):
             batch, classes = cost.shape[:2]
             x = self.linear_x(cost.flatten(0, 1)).unflatten(0, (batch, classes))
             return x + self.linear_g(guidance).unsqueeze(1)
-        x = cost
+        x = cost.permute(0, 1, 3, 4, 2).contiguous()  # (B, K, h, w, C)
         for spatial, across in zip(self.spatial, self.classes):
             x = self._across_classes(across, in_class_chunks(spatial, x, self.class_chunk, guidance))
-        return x
+        return x.permute(0, 1, 4, 2, 3)
 
     def _across_classes(self, block: ClassBlock, x: torch.Tensor) -> torch.Tensor:
         if self.class_stride == 1:
             return block(x)
-        batch, classes, _, height, width = x.shape
-        coarse = F.avg_pool2d(x.flatten(0, 1), self.class_stride, ceil_mode=True)
+        batch, classes, height, width, _ = x.shape
+        planes = x.flatten(0, 1).permute(0, 3, 1, 2)  # (B*K, C, h, w) channels-last
+        coarse = F.avg_pool2d(planes, self.class_stride, ceil_mode=True).permute(0, 2, 3, 1)  # (B*K, h', w', C)
         update = block(coarse.unflatten(0, (batch, classes))).flatten(0, 1) - coarse
-        update = F.interpolate(update, size=(height, width), mode="bilinear", align_corners=False)
-        return x + update.unflatten(0, (batch, classes))
+        update = F.interpolate(update.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=False)
+        return x + update.permute(0, 2, 3, 1).unflatten(0, (batch, classes))
