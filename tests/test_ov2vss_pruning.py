@@ -60,7 +60,8 @@ def test_pruned_model_gives_the_kept_classes_the_logits_of_their_own_vocabulary(
     assert set(pruned.argmax(dim=1).unique().tolist()) <= set(kept.tolist())
 
 
-def test_pruning_is_off_in_training_and_never_below_zero():
+def test_pruning_defaults_to_20_is_off_in_training_and_never_below_zero():
+    assert create_model("ov2vss_tiny").class_pruning == 20  # the default: off for vocabularies up to 20
     torch.manual_seed(0)
     model = create_model("ov2vss_tiny", class_pruning=1)
     frames = torch.randint(0, 256, (1, 4, 3, 32, 32), dtype=torch.uint8)

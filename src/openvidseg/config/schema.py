@@ -31,7 +31,7 @@ class ModelConfig:
     vte_queries: Optional[str] = None  # VTE queries: templates (K x P, the specification) | classes (K, ours: faster)
     cost_templates: Optional[int] = None  # 0: a cost channel per template | M: M learned template mixtures (faster)
     class_attention_stride: Optional[int] = None  # 1: class attention at the cost grid | s: on an s x s coarser grid
-    class_pruning: Optional[int] = None  # 0: every class | k: only the k classes nearest to winning by the raw cost (inference)
+    class_pruning: Optional[int] = None  # inference: only k (default 20) classes by CLIP's raw logits | 0: all
     raw_dot_attention: Optional[bool] = None  # the public code's unscaled, un-normalised STF attention
     pool_ratios: Optional[List[int]] = None  # P2T pooling ratios
     num_regions: Optional[int] = None  # RFE soft regions

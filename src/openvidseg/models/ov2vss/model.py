@@ -42,8 +42,8 @@ class OV2VSS(VideoSegmenter):
     `ClipModel.dense_features`). Options of ours for large vocabularies (each changes the model; off by
     default): vte_queries='classes' (VTE on one template-averaged query per class), cost_templates=M (M
     learned template mixtures instead of P cost channels per class), class_attention_stride=s (class
-    attention on an s x s coarser cost grid). class_pruning=k (ours, inference only, off by default): with more
-    than k classes, only the k classes with the highest peak probability by CLIP's raw zero-shot logits
+    attention on an s x s coarser cost grid). class_pruning=k (ours, inference only; default 20, 0 = off):
+    with more than k classes, only the k classes with the highest peak probability by CLIP's raw zero-shot logits
     (`pruning_logits`, `prune_classes`) go through VTE, cost aggregation and the decoder; the others lose
     everywhere (`PRUNED_MARGIN` below the lowest kept logit). It can be set on a trained model:
     `model.class_pruning = k`."""
@@ -72,7 +72,7 @@ class OV2VSS(VideoSegmenter):
         vte_queries: str = "templates",
         cost_templates: int = 0,
         class_attention_stride: int = 1,
-        class_pruning: int = 0,
+        class_pruning: int = 20,
         raw_dot_attention: bool = False,
         pool_ratios: Sequence[int] = (2, 4, 6, 8),
         num_regions: int = 64,
