@@ -11,7 +11,7 @@ from openvidseg.data.audio import open_frame_audio, read_audio
 from openvidseg.data.avsbench import AVSBenchDataset
 from openvidseg.data.avsbench_layout import dataset_classes, read_colour_mask, read_metadata
 from openvidseg.data.check import check_dataset
-from openvidseg.demo.audio_world import SEEN_FILE, VIDEO_DIR, AudioWorldSpec, write_audio_world
+from openvidseg.demo.audio_world import SEEN_FILE, SILENT_FILE, VIDEO_DIR, AudioWorldSpec, write_audio_world
 from openvidseg.demo.sounds import TIMBRES, tone
 
 
@@ -47,6 +47,21 @@ def test_layout_classes_and_split(world):
     assert any(set(v.objects) & novel for v in videos if v.split == "test")
     train = AVSBenchDataset(root, "train", training=True, class_split=str(root / SEEN_FILE))
     assert len(train) == 6 * 5 and train.class_names[0] == "red circle"
+
+
+def test_silent_distractors_are_shown_but_never_masked(world):
+    """About half of a video's objects never sound: seeing a shape does not say it sounds."""
+    spec, root = world
+    silent = json.loads((root / SILENT_FILE).read_text())
+    distractors = sources = 0
+    for video in read_metadata(root):
+        masked = {int(i) for k in video.labelled_frames for i in np.unique(read_colour_mask(video.mask_path(k), 17))}
+        names = {dataset_classes(root)[i - 1] for i in masked if i}
+        for name, shown in silent[video.uid].items():
+            assert name not in names and shown and set(shown) <= set(range(5)), (video.uid, name)
+        distractors += len(silent[video.uid])
+        sources += len(names)
+    assert sources > 0 and distractors >= 0.6 * sources, (distractors, sources)
 
 
 def test_what_sounds_is_what_is_masked(world):

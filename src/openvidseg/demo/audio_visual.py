@@ -46,10 +46,13 @@ class AudioDemoSettings:
     @classmethod
     def make(cls, quick: bool, seed: int = 0) -> AudioDemoSettings:
         visual = WorldSpec(num_frames=5, seed=seed)
+        # many short training videos, each seen a few times: on 48 videos the model learned which shape sounds in
+        # each video by its look (train IoU 0.89, test 0.29) instead of by listening
         if quick:
-            return cls(AudioWorldSpec(visual=visual, train_videos=48, test_videos=16), clip_steps=400,
-                       train_iters=300, batch_size=4, seed=seed)
-        return cls(AudioWorldSpec(visual=visual), clip_steps=800, train_iters=800, batch_size=4, seed=seed)
+            return cls(AudioWorldSpec(visual=visual, train_videos=960, test_videos=48), clip_steps=400,
+                       train_iters=1000, batch_size=4, seed=seed)
+        return cls(AudioWorldSpec(visual=visual, train_videos=1920, test_videos=96), clip_steps=800,
+                   train_iters=2000, batch_size=4, seed=seed)
 
     @property
     def size(self) -> int:

@@ -33,9 +33,10 @@ def report_markdown(runs: list[AudioDemoRun], overlay: Path | None, mode: str) -
         f"Videos of {world.frames} frames at 1 fps show {world.objects_per_video[0]}-{world.objects_per_video[1]} "
         "moving shapes; each class sounds as its words say (colour: pitch "
         f"{', '.join(f'{c} {p:.0f} Hz' for c, p in zip(visual.colours, world.pitches))}; shape: timbre "
-        f"{', '.join(f'{s} {t}' for s, t in zip(visual.shapes, world.timbres))}), and in every second only some "
-        "visible shapes sound: the ground truth holds the sounding ones only. Novel classes (never seen nor heard in "
-        f"training): {', '.join(n.replace('-', ' ') for n in world.novel_names())}.", "",
+        f"{', '.join(f'{s} {t}' for s, t in zip(visual.shapes, world.timbres))}); {world.silent_share:.0%} of a "
+        "video's shapes are silent distractors, the others its sources, each sounding in "
+        f"{world.sound_prob:.0%} of the seconds: the ground truth holds the sounding shapes only. Novel classes "
+        f"(never seen nor heard in training): {', '.join(n.replace('-', ' ') for n in world.novel_names())}.", "",
         "Scores on the test videos, every class in the vocabulary (AVSBench-OV metrics: mIoU over background and "
         "classes at 224 x 224, base / novel / harmonic; F-score beta^2 = 0.3 per class per clip), in %:", "",
         "| model | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]

@@ -1,10 +1,12 @@
 """A synthetic open-vocabulary audio-visual world, written in the AVSBench-semantic layout.
 
-Videos of 5 frames at 1 fps (5 s, as AVSBench's v1 clips) show 2-3 moving, occluding shapes over textured
+Videos of 5 frames at 1 fps (5 s, as AVSBench's v1 clips) show 3-4 moving, occluding shapes over textured
 ground (the semantic demo's world: classes are "<colour> <shape>", novel ones new combinations of
 attributes). Each shape class has its own sound (demo/sounds.py: the colour sets the pitch, the shape the
-timbre) and in every second only some of the visible objects sound; the masks hold the sounding objects
-only (everything else is background), so what sounds decides what is segmented. Training videos show base
+timbre). About half of a video's objects are its sound sources, the others silent distractors that look
+just as they would when sounding; in every second only some of the visible sources sound. The masks hold
+the sounding objects only (everything else is background), so what sounds decides what is segmented: a
+model that outlines every shape it sees pays for every silent one. Training videos show base
 classes only: novel classes are never seen nor heard in training. Each test video is also written as an
 MP4 with its sound (`videos/<uid>.mp4`) for `segment`.
 """
@@ -24,8 +26,9 @@ from openvidseg.data.synthetic import draw_video
 from openvidseg.demo.sounds import TIMBRES, mix_second
 from openvidseg.demo.world import WorldSpec
 
-SEEN_FILE, VIDEO_DIR = "seen_classes.json", "videos"
-GENERATOR_VERSION = 2  # part of the cache key: bump when the same spec would write other data
+SEEN_FILE, VIDEO_DIR, SILENT_FILE = "seen_classes.json", "videos", "silent_objects.json"
+GENERATOR_VERSION = 3  # part of the cache key: bump when the same spec would write other data
+SOUND_VERSION = 2  # part of the sound key: bump when the same classes would sound otherwise
 
 
 def _visual_default() -> WorldSpec:
@@ -37,8 +40,9 @@ class AudioWorldSpec:
     """Everything that defines an audio-visual world; equal specs write identical datasets (the cache key).
 
     `visual`: the drawing and the classes (its things are the sounding classes, its grounds are background);
-    `pitches`: one per colour (Hz), `timbres`: one per shape; `sound_prob`: each visible object's chance to
-    sound in a second (at least one sounds); `novel_share`: the share of test videos that show a novel class
+    `pitches`: one per colour (Hz), `timbres`: one per shape; `silent_share`: the share of a video's objects
+    that never sound (rounded at random, at least one object sounds); `sound_prob`: each visible source's chance
+    to sound in a second (at least one sounds); `novel_share`: the share of test videos that show a novel class
     (every 1 / novel_share-th one, the novel classes taking turns)."""
 
     visual: WorldSpec = field(default_factory=_visual_default)
@@ -47,8 +51,9 @@ class AudioWorldSpec:
     train_videos: int = 96
     test_videos: int = 24
     frames: int = 5
-    objects_per_video: tuple[int, int] = (2, 3)
-    sound_prob: float = 0.5
+    objects_per_video: tuple[int, int] = (3, 4)
+    silent_share: float = 0.5
+    sound_prob: float = 0.8
     novel_share: float = 0.5
     sample_rate: int = 16_000
 
@@ -78,14 +83,21 @@ class AudioWorldSpec:
         """A short stable name of what the classes sound like (names, pitches, timbres, sample rate), the same for
         worlds that differ only in their drawing or their videos (e.g. the demo's seeds)."""
         v = self.visual
-        text = json.dumps([GENERATOR_VERSION, v.colours, v.shapes, v.unseen_shift, self.pitches, self.timbres,
+        text = json.dumps([SOUND_VERSION, v.colours, v.shapes, v.unseen_shift, self.pitches, self.timbres,
                            self.sample_rate])
         return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def _sounding(label: np.ndarray, candidates: list[int], spec: AudioWorldSpec, rng: np.random.Generator) -> list[int]:
-    """The style ids that sound in one second: each visible thing with probability sound_prob, at least one."""
-    visible = [c for c in candidates if (label == c).mean() >= 0.01]
+def _sources(candidates: list[int], spec: AudioWorldSpec, rng: np.random.Generator) -> list[int]:
+    """A video's sound sources among its objects (the first always among them): all but a `silent_share` of
+    them, the count of silent ones rounded at random."""
+    silent = min(int(len(candidates) * spec.silent_share + rng.random()), len(candidates) - 1)
+    return candidates[:len(candidates) - silent]
+
+
+def _sounding(label: np.ndarray, sources: list[int], spec: AudioWorldSpec, rng: np.random.Generator) -> list[int]:
+    """The style ids that sound in one second: each visible source with probability sound_prob, at least one."""
+    visible = [c for c in sources if (label == c).mean() >= 0.01]
     if not visible:
         return []
     chosen = [c for c in visible if rng.random() < spec.sound_prob]
@@ -94,7 +106,8 @@ def _sounding(label: np.ndarray, candidates: list[int], spec: AudioWorldSpec, rn
 
 def write_audio_world(spec: AudioWorldSpec, root: str | Path) -> list[AVSVideo]:
     """Write the world under `root`: AVSBench-semantic layout (metadata.csv, label2idx.json, v1m/<uid>/...),
-    seen_classes.json (the base names, for `class_split=`), and videos/<uid>.mp4 of the test videos."""
+    seen_classes.json (the base names, for `class_split=`), videos/<uid>.mp4 of the test videos and
+    silent_objects.json ({uid: {silent distractor's name: the frames where it is visible}})."""
     root = Path(root)
     visual, names = spec.visual, spec.class_names()
     styles = visual.styles()
@@ -102,7 +115,7 @@ def write_audio_world(spec: AudioWorldSpec, root: str | Path) -> list[AVSVideo]:
     thing_ids = {name: num_stuff + i + 1 for i, name in enumerate(names)}  # ids among the drawing's styles
     base = [thing_ids[n] for n in spec.base_names()]
     novel = [thing_ids[n] for n in spec.novel_names()]
-    videos = []
+    videos, silent = [], {}
     for index in range(spec.train_videos + spec.test_videos):
         split = "train" if index < spec.train_videos else "test"
         rng = np.random.default_rng([visual.seed, 7, index])
@@ -112,11 +125,15 @@ def write_audio_world(spec: AudioWorldSpec, root: str | Path) -> list[AVSVideo]:
         if split == "test" and int((test_index + 1) * spec.novel_share) > int(test_index * spec.novel_share):
             shown = int(test_index * spec.novel_share)  # the novel classes take turns
             candidates[0] = novel[shown % len(novel)]
-        frames, masks, sound, heard = [], {}, [], set()
+        sources = _sources(candidates, spec, rng)
+        frames, masks, sound, heard, seen_silent = [], {}, [], set(), {}
         drawn = draw_video(styles, spec.frames, visual.size, rng, (count, count), 0.0, things=candidates)
         for k, (image, label) in enumerate(drawn):
-            sounding = _sounding(label, candidates, spec, rng)
+            sounding = _sounding(label, sources, spec, rng)
             heard.update(sounding)
+            for cid in candidates:
+                if cid not in sources and (label == cid).mean() >= 0.01:
+                    seen_silent.setdefault(names[cid - num_stuff - 1], []).append(k)
             mask = np.zeros_like(label)
             for cid in sounding:
                 mask[label == cid] = cid - num_stuff
@@ -124,6 +141,7 @@ def write_audio_world(spec: AudioWorldSpec, root: str | Path) -> list[AVSVideo]:
             masks[k] = mask
             sound.append(mix_second([spec.signature(names[c - num_stuff - 1]) for c in sounding], spec.sample_rate, rng))
         uid = f"{split}_{index:03d}"
+        silent[uid] = seen_silent
         video = AVSVideo(root, uid, "v1m", split, tuple(names[c - num_stuff - 1] for c in sorted(heard)))
         audio = np.concatenate(sound)
         write_video(video, frames, masks, audio, spec.sample_rate)
@@ -134,4 +152,5 @@ def write_audio_world(spec: AudioWorldSpec, root: str | Path) -> list[AVSVideo]:
     write_metadata(root, videos)
     write_label_file(root, names)
     (root / SEEN_FILE).write_text(json.dumps(spec.base_names()))
+    (root / SILENT_FILE).write_text(json.dumps(silent))
     return videos
