@@ -14,9 +14,10 @@ the shuffled-text control and the per-frame baseline without temporal matching (
 frame by class and mask IoU); the overlay shows CLIP-VIS's tracks with ids and class names.
 
 --task audio-visual: the same for open-vocabulary audio-visual segmentation: a synthetic world where each
-class sounds as its name says and only some objects sound at a time; OV-AVSS trained on the base classes,
+class sounds as its name says and half of each video's shapes are silent; OV-AVSS trained on the base classes,
 scored against itself hearing other videos' sound (shuffled audio) and with shuffled class names (its quick
-mode trains 300 steps per seed: about 37 minutes per seed on the loaded 2-core VM; docs/audio-visual.md).
+mode trains 1,000 steps per seed on 960 videos: about 13-15 minutes per seed on one thread of the 2-core VM at
+load ~5; docs/audio-visual.md).
 """
 from __future__ import annotations
 
