@@ -33,6 +33,13 @@ def _resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return x if tuple(x.shape[-2:]) == size else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
+def _scaled_cosine(scale: torch.Tensor, embedding: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """scale x the cosine of unit pixel embeddings (B, D, h, w) with unit class vectors (K, D) or (B, K, D):
+    (B, K, h, w) logits."""
+    equation = "bdhw,kd->bkhw" if classes.dim() == 2 else "bdhw,bkd->bkhw"
+    return scale * torch.einsum(equation, embedding, classes)
+
+
 class OV2VSS(VideoSegmenter):
     """The OV2VSS model over a CLIP model and an appearance backbone. Flags switch the temporal modules
     (use_stf, use_rfe, use_vte; use_tcf: ours, the references' cost volumes fused into the target's, see
@@ -178,15 +185,13 @@ class OV2VSS(VideoSegmenter):
         `class_pruning`: CLIP's logit scale x cos(F_clip, normalised template average). (The auxiliary head
         ranks worse: it was trained on the seen classes only.)"""
         classes = F.normalize(F.normalize(text, dim=-1).mean(dim=-2), dim=-1)
-        equation = "bdhw,kd->bkhw" if classes.dim() == 2 else "bdhw,bkd->bkhw"
-        return self.clip.model.logit_scale.exp() * torch.einsum(equation, F.normalize(visual, dim=1), classes)
+        return _scaled_cosine(self.clip.model.logit_scale.exp(), F.normalize(visual, dim=1), classes)
 
     def aux_logits(self, fused: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """The auxiliary closed-set head on O_t: cosine with the (template-averaged) vocabulary, (B, K, h', w')."""
         embedding = F.normalize(self.aux_head(fused), dim=1)
         classes = F.normalize(text.mean(dim=-2), dim=-1)
-        equation = "bdhw,kd->bkhw" if classes.dim() == 2 else "bdhw,bkd->bkhw"
-        return self.aux_scale.exp() * torch.einsum(equation, embedding, classes)
+        return _scaled_cosine(self.aux_scale.exp(), embedding, classes)
 
 
 def build_ov2vss(
