@@ -11,6 +11,7 @@ from openvidseg.inference import VideoPredictor
 from openvidseg.inference.class_map import class_map, upsampled_class_map
 from openvidseg.models import create_model
 from openvidseg.models.ov2vss.cost import CostAggregation, TemplateMixing, cosine_cost
+from openvidseg.models.ov2vss.pruning import unprune
 from openvidseg.models.ov2vss.text_encoding import VideoTextEncoder
 
 
@@ -24,6 +25,15 @@ def test_class_map_of_upsampled_logits_skips_losing_classes_without_changing_a_p
     expected = full[0].argmax(dim=0)
     assert torch.equal(class_map(full), expected)
     assert torch.equal(upsampled_class_map(logits, size), expected)
+
+
+def test_class_map_of_pruned_logits_equals_the_class_map_of_the_kept_classes_alone():
+    torch.manual_seed(0)
+    kept_logits, kept = torch.randn(1, 20, 24, 24) * 3, torch.randperm(124)[:20].sort().values
+    logits = unprune(kept_logits, kept, 124)  # the other 104 classes constant, far below: cut by the global test
+    full = F.interpolate(logits, size=(200, 300), mode="bilinear", align_corners=False)
+    assert torch.equal(upsampled_class_map(logits, (200, 300)), full[0].argmax(dim=0))
+    assert torch.equal(upsampled_class_map(logits, (200, 300)), kept[upsampled_class_map(kept_logits, (200, 300))])
 
 
 def test_streaming_class_maps_are_unchanged_by_the_native_grid_shortcut():

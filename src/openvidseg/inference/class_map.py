@@ -22,10 +22,17 @@ def upsampled_class_map(logits: torch.Tensor, size: tuple[int, int]) -> torch.Te
     Upsampled values inside a 2 x 2 cell of low-resolution pixels are convex combinations of its 4 values,
     so class k lies in [min, max] of its 4 values there; a class whose max in a cell is below the largest
     min of any class in that cell loses at every output pixel of the cell. Classes that lose in every cell
-    are left out (with a small tolerance for rounding, so the result stays exact)."""
+    are left out (with a small tolerance for rounding, so the result stays exact). Before that, a cheaper
+    test on whole maps: every cell's largest min is at least the largest of the classes' global minima, so a
+    class whose global max is below that loses everywhere (e.g. the classes `class_pruning` left out)."""
     if tuple(logits.shape[-2:]) == tuple(size):
         return class_map(logits)
     logits = logits.float()
+    lowest, highest = logits.amin(dim=(0, 2, 3)), logits.amax(dim=(0, 2, 3))  # (K,) each
+    floor = lowest.max()
+    alive = (highest >= floor - 1e-5 * (1 + floor.abs())).nonzero()[:, 0]
+    if len(alive) < logits.shape[1]:
+        return alive.cpu()[upsampled_class_map(logits[:, alive], size)]
     cells = F.pad(logits, (0, 1, 0, 1), mode="replicate")  # the last row/column's cells hold that row/column
     high = F.max_pool2d(cells, 2, stride=1)  # (1, K, h, w): each class's max over each cell
     low = -F.max_pool2d(-cells, 2, stride=1)
