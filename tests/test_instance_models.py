@@ -8,7 +8,7 @@ import torch
 from openvidseg.errors import InputError, WeightsError
 from openvidseg.models import create_model, get_variant, load_model, save_model
 from openvidseg.models.instance.backbone import divisible_size
-from openvidseg.models.instance.classification import mask_pooled_embeddings
+from openvidseg.models.instance.classification import geometric_ensemble, mask_pooled_embeddings
 from openvidseg.models.instance.criterion import InstanceCriterion, federated_columns, mask_iou
 from openvidseg.models.instance.matcher import HungarianMatcher
 from openvidseg.models.instance.query_decoder import tile_frames, untile_frames
@@ -280,3 +280,53 @@ def test_pooled_embedding_is_clips_image_embedding_and_the_dense_path_is_selecta
     assert not torch.allclose(other.clip, features.clip)  # value path vs the block as it is
     for level, expected in zip(features.levels, (56, 28, 14, 7)):
         assert level.shape == (2, 32, expected, expected)
+
+
+def test_geometric_ensemble_is_the_weighted_geometric_mean_of_the_two_probabilities():
+    learned = torch.tensor([[0.0, 0.0, 2.0]])  # sigmoid: 0.5, 0.5, 0.8808
+    clip = torch.log(torch.tensor([[0.8, 0.15, 0.05]]))  # softmax: 0.8, 0.15, 0.05
+    share = torch.tensor([0.5, 1.0, 0.0])
+    probs = geometric_ensemble(learned, clip, share).sigmoid()
+    expected = torch.tensor([[(0.5 * 0.8) ** 0.5, 0.15, 1 / (1 + 2.718281828 ** -2)]])
+    torch.testing.assert_close(probs, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_clip_ensemble_option_mixes_mask_pooled_clip_into_ovformer_inference_only():
+    torch.manual_seed(0)
+    plain = create_model("ovformer_tiny").eval()
+    torch.manual_seed(0)
+    mixed = create_model("ovformer_tiny", clip_ensemble=[0.0, 1.0]).eval()  # seen: learned alone; unseen: CLIP alone
+    mixed.train_class_names = tuple(CLASSES[:2])
+    frames = frames_batch(batch=1)
+    with torch.no_grad():
+        a, b = plain(frames, CLASSES[:4]), mixed(frames, CLASSES[:4])
+        features = mixed.encode_frames(frames.flatten(0, 1))
+        dense = features.clip.view(1, 3, *features.clip.shape[1:])
+        clip_probs = mixed.ensemble_pooling(b["masks"], dense, mixed.text_embeddings(CLASSES[:4])).softmax(-1)
+    torch.testing.assert_close(b["class_logits"][..., :2], a["class_logits"][..., :2], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(b["class_logits"][..., 2:].sigmoid(), clip_probs[..., 2:], rtol=1e-4, atol=1e-5)
+    assert mixed.seen_classes(CLASSES[:4]).tolist() == [True, True, False, False]
+    mixed.train()
+    with torch.no_grad():  # training: the paper's classifier alone
+        torch.manual_seed(1)
+        c = mixed(frames, CLASSES[:4])
+    plain.train()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        d = plain(frames, CLASSES[:4])
+    torch.testing.assert_close(c["class_logits"], d["class_logits"])
+
+
+def test_clip_ensemble_needs_an_aligned_classifier_and_shares_in_0_1():
+    with pytest.raises(InputError, match="needs classifier='alignment'"):
+        create_model("clip_vis_tiny", clip_ensemble=[0.4, 0.8])
+    with pytest.raises(InputError, match=r"CLIP's shares in \[0, 1\]"):
+        create_model("ovformer_tiny", clip_ensemble=[0.4, 1.5])
+
+
+def test_load_model_gives_an_instance_model_its_training_vocabulary(tmp_path):
+    model = create_model("ovformer_tiny", clip_ensemble=[0.4, 0.8])
+    path = save_model(model, tmp_path / "m.safetensors", extra={"train_class_names": ["red circle", "blue star"]})
+    restored = load_model(path)
+    assert restored.train_class_names == ("red circle", "blue star") and restored.clip_ensemble == (0.4, 0.8)
+    assert restored.seen_classes(["blue star", "dog"]).tolist() == [True, False]

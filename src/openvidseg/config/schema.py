@@ -46,6 +46,8 @@ class ModelConfig:
     top_k: Optional[int] = None  # CLIP-VIS top-K-enhanced matching: best-matched memory frames used (5);
     # OV-AVSS: sounding-object proposals that may be painted (10)
     num_points: Optional[int] = None  # instance models: mask points sampled per instance for the loss (12544)
+    clip_ensemble: Optional[List[float]] = None  # OVFormer, ours: [alpha, beta], FC-CLIP's geometric ensemble with
+    # mask-pooled CLIP at inference (CLIP's share for trained / other classes); null = the paper's inference
     audio_encoder: Optional[str] = None  # audio-visual: VGGish weights file, AST folder / hub id, or random:<kind>
     train_audio: Optional[bool] = None  # audio-visual: train the audio encoder too (frozen by default)
     crop_embedding: Optional[str] = None  # OV-AVSS crop classification: pooled (CLIP's image embedding) | best_patch

@@ -65,6 +65,7 @@ class InstancePredictor(_Inference):
     def set_vocabulary(self, class_names: Sequence[str]) -> None:
         """Use another vocabulary from the next video on (calls `reset` when a video is under way)."""
         super().set_vocabulary(class_names)
+        self.seen = self.model.seen_classes(self.class_names)  # the training vocabulary's (clip_ensemble)
         if getattr(self, "accumulator", None) is not None:
             self.reset()
 
@@ -132,7 +133,7 @@ class InstancePredictor(_Inference):
     # -- internals ---------------------------------------------------------------------------------------
     def _decode(self, features: FrameFeatures, frames: int) -> InstanceOutput:
         with self.autocast():
-            return self.model.decode(features, frames, self.text)[-1]
+            return self.model.decode(features, frames, self.text, seen=self.seen)[-1]
 
     def _decode_buffer(self) -> list[FrameInstances]:
         frames = self.buffer

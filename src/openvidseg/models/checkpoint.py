@@ -189,4 +189,6 @@ def load_model(source: str | Path, **overrides: Any) -> nn.Module:
     check_same_clip(model, info, path)
     load_weights(model, path)
     model.checkpoint_info = info
+    if hasattr(model, "train_class_names"):  # instance models: the training vocabulary (FC-CLIP-style ensembles)
+        model.train_class_names = tuple(info.get("train_class_names") or ())
     return model

@@ -6,6 +6,8 @@
 - `EmbeddingAlignment` (OVFormer): each query is mapped into CLIP's embedding space (MLP), attends to the clip's
   per-frame CLIP image embeddings, and is compared with the text embeddings (cosine x 50) plus a learned
   background embedding; trained with sigmoid BCE.
+- `geometric_ensemble` (ours for OVFormer, FC-CLIP's inference): at inference, the trained classifier's class
+  probabilities are combined with the mask-pooled frozen CLIP's, class by class, as a weighted geometric mean.
 """
 from __future__ import annotations
 
@@ -74,3 +76,13 @@ class EmbeddingAlignment(nn.Module):
         logits = self.logit_scale * x @ class_embeddings(text).to(x.dtype).T
         background = self.logit_scale * x @ F.normalize(self.background, dim=0).to(x.dtype)
         return logits, background
+
+
+def geometric_ensemble(learned_logits: torch.Tensor, clip_logits: torch.Tensor, clip_share: torch.Tensor) -> torch.Tensor:
+    """FC-CLIP's geometric ensemble of a trained classifier with the frozen CLIP: learned_logits (..., K) sigmoid
+    logits (OVFormer's), clip_logits (..., K) mask-pooled CLIP logits (softmax over the K classes), clip_share (K,)
+    CLIP's weight w per class in [0, 1] -> (..., K) logits whose sigmoid is p_learned^(1 - w) x p_clip^w."""
+    share = clip_share.to(learned_logits.device, torch.float32)
+    log_p = (1 - share) * F.logsigmoid(learned_logits.float()) + share * clip_logits.float().log_softmax(-1)
+    log_p = log_p.clamp(max=-1e-6)  # p < 1: a finite logit
+    return log_p - torch.log(-torch.expm1(log_p))  # log p - log(1 - p)

@@ -9,6 +9,9 @@ attention) -> masked-attention query decoder -> heads. Two families share it:
 - OVFormer (`classifier="alignment"`, `tracking="clip_linking"`, `joint_frames=True`): the frames of a clip are
   decoded jointly, queries are aligned to CLIP's space (classes and background, sigmoid) beside a 2-way
   objectness; semi-online inference links `clip_frames`-frame clips by matching query embeddings.
+  Option (ours, off by default): `clip_ensemble=(alpha, beta)`, FC-CLIP's inference on top: the aligned class
+  probabilities are combined with the mask-pooled frozen CLIP's (geometric mean, CLIP's share alpha for the
+  classes of the training vocabulary, beta for the others).
 
 The module holds no per-video state; `openvidseg.inference.instance_predictor.InstancePredictor` streams videos.
 """
@@ -23,7 +26,8 @@ from openvidseg.clip import ClipModel, load_clip
 from openvidseg.errors import TrainingError
 from openvidseg.models.base import FrameFeatures, OpenVocabularyModel
 from openvidseg.models.instance.backbone import PyramidBackbone
-from openvidseg.models.instance.classification import EmbeddingAlignment, MaskPooledClassifier
+from openvidseg.models.instance.classification import (EmbeddingAlignment, MaskPooledClassifier,
+                                                        geometric_ensemble)
 from openvidseg.models.instance.criterion import InstanceCriterion
 from openvidseg.models.instance.heads import MaskIoUHead, ObjectnessHead
 from openvidseg.models.instance.pixel_decoder import PixelDecoder
@@ -40,7 +44,10 @@ class InstanceSegmenter(OpenVocabularyModel):
     `dense_path`: CLIP's dense embeddings for mask pooling from its last block's value path ("value") or the
     block as it is ("standard"; see `PyramidBackbone.clip_pass`).
     Training: `num_points` sampled mask points, loss weights as the peers'. Inference: `clip_frames` frames per
-    decoded clip (1 = per frame), `memory_frames` / `top_k` of top-K-enhanced matching."""
+    decoded clip (1 = per frame), `memory_frames` / `top_k` of top-K-enhanced matching. `clip_ensemble`
+    (alignment only; None = the paper's inference): (alpha, beta), CLIP's share in the geometric ensemble of the
+    aligned class probabilities with the mask-pooled frozen CLIP's (softmax, cosine x 100) at inference: alpha
+    for the classes the model was trained on (`train_class_names`), beta for the others (FC-CLIP: 0.4, 0.8)."""
 
     task = "instance"
     backbone_prefixes = ("clip.", "backbone.appearance.")
@@ -52,7 +59,8 @@ class InstanceSegmenter(OpenVocabularyModel):
                  mask_dim: int = 256, num_queries: int = 100, encoder_layers: int = 6, decoder_layers: int = 9,
                  heads: int = 8, encoder_ffn_dim: int = 1024, decoder_ffn_dim: int = 2048,
                  predict_iou: bool = True, logit_scale: float | None = None, alignment_heads: int = 8,
-                 num_points: int = 12544, memory_frames: int = 9, top_k: int = 5):
+                 num_points: int = 12544, memory_frames: int = 9, top_k: int = 5,
+                 clip_ensemble: Sequence[float] | None = None):
         super().__init__(clip, templates)
         if classifier not in CLASSIFIERS:
             raise ValueError(f"unknown classifier '{classifier}': use one of {', '.join(CLASSIFIERS)}")
@@ -60,6 +68,15 @@ class InstanceSegmenter(OpenVocabularyModel):
             raise ValueError(f"unknown tracking '{tracking}': use one of {', '.join(TRACKING)}")
         if hidden_dim % 32:
             raise ValueError(f"hidden_dim must be a multiple of 32 (the pixel decoder's GroupNorm), got {hidden_dim}")
+        if clip_ensemble is not None:
+            if classifier != "alignment":
+                raise ValueError("clip_ensemble combines an aligned classifier with mask-pooled CLIP: it needs "
+                                 f"classifier='alignment', got '{classifier}' (mask pooling is CLIP alone already)")
+            if len(clip_ensemble) != 2 or not all(0.0 <= float(w) <= 1.0 for w in clip_ensemble):
+                raise ValueError(f"clip_ensemble must be (alpha, beta), CLIP's shares in [0, 1], got {clip_ensemble}")
+            clip_ensemble = (float(clip_ensemble[0]), float(clip_ensemble[1]))
+        self.clip_ensemble = clip_ensemble
+        self.train_class_names: tuple[str, ...] = ()  # set from a checkpoint (see `seen_classes`)
         self.classifier_kind, self.tracking = classifier, tracking
         self.joint_frames, self.clip_frames = joint_frames, clip_frames
         self.memory_frames, self.top_k = memory_frames, top_k
@@ -74,6 +91,7 @@ class InstanceSegmenter(OpenVocabularyModel):
         if classifier == "alignment":
             self.alignment = EmbeddingAlignment(hidden_dim, clip.embed_dim, alignment_heads, logit_scale or 50.0)
             self.mask_pooling = None
+            self.ensemble_pooling = MaskPooledClassifier(100.0) if clip_ensemble is not None else None
         else:
             self.alignment = None
             self.mask_pooling = MaskPooledClassifier(logit_scale or 100.0)
@@ -93,11 +111,18 @@ class InstanceSegmenter(OpenVocabularyModel):
         """(N, 3, H, W) RGB 0..255 -> per-frame features (dense and pooled CLIP embeddings, pyramid levels)."""
         return self.backbone(images, self.clip)
 
+    def seen_classes(self, class_names: Sequence[str]) -> torch.Tensor:
+        """(K,) bool: which of `class_names` the model was trained on (`train_class_names`, which `load_model`
+        sets from the checkpoint; none for a model without one)."""
+        seen = set(self.train_class_names)
+        return torch.tensor([name in seen for name in class_names], dtype=torch.bool)
+
     def decode(self, features: FrameFeatures, frames: int = 1, text: torch.Tensor | None = None,
-               all_stages: bool = False) -> list[InstanceOutput]:
+               all_stages: bool = False, seen: torch.Tensor | None = None) -> list[InstanceOutput]:
         """Decode B clips of `frames` frames each (features of B*T frames, each clip's consecutive) against the
         (K, P, D) text classifier (None: no class logits). Returns the final stage, or every stage (deep
-        supervision) when `all_stages`."""
+        supervision) when `all_stages`. seen: (K,) bool, the classes of the training vocabulary, for
+        `clip_ensemble` at inference (None: none of them)."""
         mask_features, memory = self.pixel_decoder(features.levels)
         decoded = self.query_decoder(memory, mask_features, frames)
         batch = mask_features.shape[0] // frames
@@ -110,6 +135,13 @@ class InstanceSegmenter(OpenVocabularyModel):
             if text is not None and self.alignment is not None:
                 pooled = features.pooled.view(batch, frames, -1)
                 out.class_logits, out.background_logits = self.alignment(queries, pooled, text)
+                if self.clip_ensemble is not None and not self.training and s == len(decoded.queries) - 1:
+                    dense = features.clip.view(batch, frames, *features.clip.shape[1:])
+                    alpha, beta = self.clip_ensemble
+                    known = torch.zeros(text.shape[0], dtype=torch.bool) if seen is None else seen.bool().cpu()
+                    share = torch.where(known, torch.tensor(alpha), torch.tensor(beta))
+                    out.class_logits = geometric_ensemble(out.class_logits, self.ensemble_pooling(masks, dense, text),
+                                                          share)
             elif text is not None and s == len(decoded.queries) - 1:
                 dense = features.clip.view(batch, frames, *features.clip.shape[1:])
                 out.class_logits = self.mask_pooling(masks, dense, text)
@@ -127,7 +159,7 @@ class InstanceSegmenter(OpenVocabularyModel):
         features = self.encode_frames(frames.flatten(0, 1))
         needs_text = self.alignment is not None or targets is None
         text = self.text_embeddings(class_names) if needs_text else None
-        stages = self.decode(features, unit, text, all_stages=targets is not None)
+        stages = self.decode(features, unit, text, all_stages=targets is not None, seen=self.seen_classes(class_names))
         final = stages[-1]
         result: dict[str, Any] = {"masks": final.masks, "objectness": final.objectness}
         if final.class_logits is not None:
