@@ -51,11 +51,30 @@ def test_the_evaluation_hands_each_videos_detections_best_first(tmp_path):
         assert all(len(d.segmentations) == 3 and 0 <= d.track_id < model.num_queries for d in detections)
 
 
+def test_demo_rows_read_the_standard_dense_path_and_ensemble_rows_reuse_their_trained_models(tmp_path):
+    from openvidseg.demo.experiment import DemoPaths
+    from openvidseg.demo.instance_experiment import VARIANTS, InstanceDemoSettings, demo_config
+
+    quick, full = InstanceDemoSettings.make(True), InstanceDemoSettings.make(False)
+    assert quick.clip.clip_steps == 500 and full.clip.clip_steps == 2000 and quick.clip.world == full.clip.world
+    paths = DemoPaths(tmp_path, tmp_path / "clip", tmp_path / "shuffled", tmp_path / "templates.txt")
+    rows = {v.name: v for v in VARIANTS}
+    for variant in VARIANTS:
+        cfg = demo_config(variant, full, paths, tmp_path / "world", tmp_path / "out")
+        assert cfg.model.dense_path == "standard" and cfg.model.clip == str(tmp_path / variant.clip.replace("world", "clip"))
+        if "CLIP ensemble" in variant.name:  # the same trained model (control: the same control), FC-CLIP's shares
+            trained = rows[variant.trained_as]
+            assert trained.trained_as is None and (trained.model, trained.clip) == (variant.model, variant.clip)
+            assert variant.inference_options() == {"clip_ensemble": (0.4, 0.8)}
+    assert rows["ovformer per-frame (linked by mask IoU)"].inference_options() == {"tracking": "mask_linking"}
+
+
 # measured on seed 0 of the quick instance demo (docs/instance.md has the full mode's 3 seeds): AP_novel of CLIP-VIS
 # minus its shuffled-text control's, and CLIP-VIS's AP_base
 NOVEL_MARGIN = 5.0  # measured 10.1 points
 BASE_FLOOR = 3.0  # measured 5.9
-ROWS = {"clip_vis", "ovformer", "clip_vis control (shuffled text)", "ovformer control (shuffled text)",
+ROWS = {"clip_vis", "ovformer", "ovformer + CLIP ensemble (ours)", "clip_vis control (shuffled text)",
+        "ovformer control (shuffled text)", "ovformer + CLIP ensemble control (shuffled text)",
         "clip_vis per-frame (linked by mask IoU)", "ovformer per-frame (linked by mask IoU)"}
 
 

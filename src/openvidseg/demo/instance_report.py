@@ -41,13 +41,17 @@ def report_markdown(runs: list[InstanceDemoRun], overlay: Path | None, mode: str
                   "rotated in its text encoder, so class names point at other classes; **per-frame**: the trained "
                   "model evaluated without temporal matching, each frame's detections (OVFormer: each clip's) linked "
                   "to the previous frame's by class and greedy mask IoU >= 0.3 (a detection left over starts a new "
-                  "track).", "",
+                  "track); **ovformer + CLIP ensemble (ours)**: the trained OVFormer (its control: the trained control) "
+                  "scored with FC-CLIP's inference on top, its aligned class probabilities combined with the "
+                  "mask-pooled frozen CLIP's (geometric mean, CLIP's share 0.4 for the training vocabulary's classes, "
+                  "0.8 for the others). Mask pooling reads the world CLIP's last block as it is (dense_path standard, "
+                  "the path it was pretrained through).", "",
               "## Settings", "", "| setting | value |", "|---|---|",
               f"| world | {world.train_videos} training and {world.val_videos} validation videos of "
               f"{world.num_frames} frames, {world.size[0]}x{world.size[1]}, {world.tracks_per_video[0]}-"
               f"{world.tracks_per_video[1]} objects each, a same-class crossing pair in "
               f"{world.crossing_prob:.0%} of the videos |",
-              f"| world CLIP | the semantic demo's, pretrained {settings.clip.clip_steps} steps |",
+              f"| world CLIP | the semantic demo's world CLIP, pretrained {settings.clip.clip_steps} steps |",
               f"| training | {settings.train_iters} iterations per trained model (presets clip_vis_tiny_synthetic, "
               "ovformer_tiny_synthetic) |", "", *time_lines(runs)]
     if overlay is not None:
