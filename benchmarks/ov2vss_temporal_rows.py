@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import statistics
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import torch
 
 from openvidseg.demo.experiment import DemoSettings, Variant, cache_root, prepare, run_variant
+from openvidseg.demo.report import format_cell, seed_summary
 
 ROWS = {
     "frame": Variant("frame", "frame_tiny"),
@@ -56,8 +56,7 @@ def table(results: list[dict]) -> str:
         by_row.setdefault(r["name"], []).append(r)
     lines = ["| row | seeds | mIoU | seen | unseen | VC8 | corrupted frames |", "|---|---|---|---|---|---|---|"]
     for name, runs in by_row.items():
-        cells = [f"{statistics.fmean(r[c] for r in runs):.1f}"  # scores are in %
-                 + (f" ± {statistics.stdev(r[c] for r in runs):.1f}" if len(runs) > 1 else "") for c in COLUMNS]
+        cells = [format_cell(seed_summary([r[c] for r in runs])) for c in COLUMNS]  # scores in %, mean ± std
         lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

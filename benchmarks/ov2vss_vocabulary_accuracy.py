@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from openvidseg.demo.experiment import DemoSettings, Variant, cache_root, prepare, train_variant
+from openvidseg.demo.report import format_cell, seed_summary
 
 ROWS = {
     "default": {},
@@ -65,7 +66,7 @@ def table(results: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|"]
 
     def cell(values: list[float]) -> str:
-        return f"{statistics.fmean(values):.1f}" + (f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else "")
+        return format_cell(seed_summary(values))  # mean ± std over seeds
 
     for (row, keep), runs in groups.items():
         paired = [r for r in runs if r["seed"] in base]
