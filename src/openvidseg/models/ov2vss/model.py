@@ -22,8 +22,8 @@ from openvidseg.models.base import FrameFeatures, SegmentationOutput, VideoSegme
 from openvidseg.models.ov2vss.cost import CostAggregation, CostEmbedding, TemplateMixing, cosine_cost
 from openvidseg.models.ov2vss.decoder import UpsamplingDecoder
 from openvidseg.models.ov2vss.frame_enhancement import RandomFrameEnhancement
-from openvidseg.models.ov2vss.pruning import prune_classes, unprune
 from openvidseg.models.ov2vss.fusion import SpatialTemporalFusion
+from openvidseg.models.ov2vss.pruning import prune_classes, unprune
 from openvidseg.models.ov2vss.temporal_cost import TemporalCostFusion
 from openvidseg.models.ov2vss.text_encoding import VideoTextEncoder
 
