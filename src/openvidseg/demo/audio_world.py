@@ -95,9 +95,14 @@ def _sources(candidates: list[int], spec: AudioWorldSpec, rng: np.random.Generat
     return candidates[:len(candidates) - silent]
 
 
+def _visible(label: np.ndarray, ids: list[int]) -> list[int]:
+    """The style ids among `ids` that cover at least 1% of a frame's label map."""
+    return [c for c in ids if (label == c).mean() >= 0.01]
+
+
 def _sounding(label: np.ndarray, sources: list[int], spec: AudioWorldSpec, rng: np.random.Generator) -> list[int]:
     """The style ids that sound in one second: each visible source with probability sound_prob, at least one."""
-    visible = [c for c in sources if (label == c).mean() >= 0.01]
+    visible = _visible(label, sources)
     if not visible:
         return []
     chosen = [c for c in visible if rng.random() < spec.sound_prob]
@@ -131,9 +136,8 @@ def write_audio_world(spec: AudioWorldSpec, root: str | Path) -> list[AVSVideo]:
         for k, (image, label) in enumerate(drawn):
             sounding = _sounding(label, sources, spec, rng)
             heard.update(sounding)
-            for cid in candidates:
-                if cid not in sources and (label == cid).mean() >= 0.01:
-                    seen_silent.setdefault(names[cid - num_stuff - 1], []).append(k)
+            for cid in _visible(label, [c for c in candidates if c not in sources]):
+                seen_silent.setdefault(names[cid - num_stuff - 1], []).append(k)
             mask = np.zeros_like(label)
             for cid in sounding:
                 mask[label == cid] = cid - num_stuff
